@@ -1,0 +1,187 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads, parses, fills defaults and validates the site file at path.
+// catalog may be nil to skip checking component names.
+func Load(path string, catalog Catalog) (*Site, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the site file: %w", err)
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	s.ApplyDefaults()
+	if err := s.Validate(catalog); err != nil {
+		return nil, err
+	}
+	s.ResolveStateDir(path)
+	return s, nil
+}
+
+// Parse decodes a site file strictly: unknown keys are errors with a
+// did-you-mean, and type errors name the field.
+func Parse(data []byte) (*Site, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, Errors{{Problem: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Fix: "check the indentation and quoting around that line"}}
+	}
+	if len(doc.Content) == 0 {
+		return nil, Errors{{Problem: "the site file is empty", Fix: "start from `collabstack init`"}}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, Errors{{Line: root.Line, Problem: "the site file must be a mapping of keys (version:, topology:, ...)", Fix: "start from `collabstack init`"}}
+	}
+	w := &walker{lines: map[int]string{}}
+	w.check(root, reflect.TypeOf(Site{}), "")
+	if len(w.errs) > 0 {
+		return nil, w.errs
+	}
+	var s Site
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		return nil, w.typeErrors(err)
+	}
+	return &s, nil
+}
+
+type walker struct {
+	errs  Errors
+	lines map[int]string // line -> field path, to name fields in type errors
+}
+
+func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if path != "" {
+		w.lines[n.Line] = path
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			if n.Tag != "!!null" {
+				w.errs = append(w.errs, FieldError{Field: path, Line: n.Line, Problem: fmt.Sprintf("expects a mapping of keys, not %q", n.Value), Fix: "see `collabstack init` for its shape"})
+			}
+			return
+		}
+		fields := yamlFields(t)
+		names := make([]string, 0, len(fields))
+		for name := range fields {
+			names = append(names, name)
+		}
+		sortStrings(names)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			sub := join(path, k.Value)
+			ft, ok := fields[k.Value]
+			if !ok {
+				w.errs = append(w.errs, FieldError{Field: sub, Line: k.Line, Problem: "unknown key", Fix: didYouMean(k.Value, names)})
+				continue
+			}
+			w.lines[k.Line] = sub
+			w.check(v, ft, sub)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || t.Elem().Kind() == reflect.Interface {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			w.check(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, item := range n.Content {
+			w.check(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+		}
+	}
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// typeErrors rewrites yaml's "line 7: cannot unmarshal ..." into field errors.
+func (w *walker) typeErrors(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return Errors{{Problem: err.Error()}}
+	}
+	var out Errors
+	for _, msg := range te.Errors {
+		fe := FieldError{Problem: msg, Fix: "check the value's type against `collabstack init`"}
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			fe.Line = line
+			fe.Field = w.lines[line]
+			fe.Problem = strings.Replace(m[2], "cannot unmarshal", "has the wrong type:", 1)
+		}
+		out = append(out, fe)
+	}
+	return out
+}
+
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = strings.ToLower(f.Name)
+		}
+		out[tag] = f.Type
+	}
+	return out
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// ResolveStateDir makes StateDir absolute, relative to the site file.
+func (s *Site) ResolveStateDir(sitePath string) {
+	if s.StateDir == "" {
+		base := filepath.Base(sitePath)
+		s.StateDir = strings.TrimSuffix(base, filepath.Ext(base)) + ".state"
+	}
+	if !filepath.IsAbs(s.StateDir) {
+		s.StateDir = filepath.Join(filepath.Dir(sitePath), s.StateDir)
+	}
+}
+
+// Marshal renders the site file as YAML (the wizard writes it with 0600).
+func (s *Site) Marshal() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("# collabstack site file: `collabstack apply --config FILE` repeats this install.\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}

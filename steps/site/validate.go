@@ -1,0 +1,375 @@
+package site
+
+import (
+	"fmt"
+	"net/mail"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// Catalog is what validation needs to know of the app catalog.
+type Catalog interface {
+	// Has reports whether a component of that name exists.
+	Has(name string) bool
+	// Names lists every component, for did-you-mean.
+	Names() []string
+}
+
+var (
+	labelRE    = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	hostnameRE = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+	userRE     = regexp.MustCompile(`^[a-z_][a-z0-9_-]{0,31}$`)
+	looksIPv4  = regexp.MustCompile(`^[0-9.]+$`)
+	labelKeyRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
+	refRE      = regexp.MustCompile(`^(env:[A-Za-z_][A-Za-z0-9_]*|[a-z0-9][a-z0-9._-]*)$`)
+)
+
+// Domains that cannot get a public certificate.
+var reservedTLDs = []string{"test", "local", "localhost", "internal", "example", "invalid", "lan", "home", "arpa", "localdomain"}
+
+// Validate checks every field and returns Errors naming each bad one with
+// its fix. Call ApplyDefaults first. catalog may be nil.
+func (s *Site) Validate(catalog Catalog) error {
+	var es Errors
+	if s.Version != Version {
+		if s.Version == 0 {
+			es.add("version", "add `version: 1` at the top", "missing")
+		} else {
+			es.add("version", fmt.Sprintf("this collabstack reads version %d; upgrade collabstack or rewrite the file with `collabstack init`", Version), "%d is not supported", s.Version)
+		}
+	}
+	if !contains(Topologies, s.Topology) {
+		if s.Topology == "" {
+			es.add("topology", "use one of: "+strings.Join(Topologies, ", "), "missing")
+		} else {
+			es.add("topology", didYouMean(s.Topology, Topologies), "%q is not a topology", s.Topology)
+		}
+	}
+	if err := CheckDomain(s.Domain); err != nil {
+		es.add("domain", err.Fix, "%s", err.Problem)
+	}
+	if err := CheckEmail(s.AdminEmail); err != nil {
+		es.add("admin_email", err.Fix, "%s", err.Problem)
+	}
+	if !contains(TLSModes, s.TLS.Mode) {
+		es.add("tls.mode", didYouMean(s.TLS.Mode, TLSModes), "%q is not a TLS mode", s.TLS.Mode)
+	} else if s.TLS.Mode != TLSSelfSigned && s.Domain != "" && isReservedDomain(s.Domain) {
+		es.add("tls.mode", "use tls.mode: self-signed, or a domain you own", "Let's Encrypt cannot issue a certificate for %q, a reserved name", s.Domain)
+	}
+	s.validateHosts(&es)
+	s.validateTopology(&es)
+	s.validateImages(&es)
+	s.validateNetwork(&es)
+	s.validateProxmox(&es)
+	s.validateComponents(&es, catalog)
+	if s.Prepare.Docker != "distro" && s.Prepare.Docker != "docker-repo" {
+		es.add("prepare.docker", "use distro (the distribution's docker.io) or docker-repo (Docker's own repository)", "%q is not a docker source", s.Prepare.Docker)
+	}
+	if !userRE.MatchString(s.Prepare.AdminUser) {
+		es.add("prepare.admin_user", "use lower-case letters, digits, _ and -, starting with a letter", "%q is not a valid user name", s.Prepare.AdminUser)
+	}
+	if !strings.HasPrefix(s.Prepare.SFTPRoot, "/") {
+		es.add("prepare.sftp_root", "give an absolute path such as /home/ubuntu/sftp", "%q is not an absolute path", s.Prepare.SFTPRoot)
+	}
+	return es.orNil()
+}
+
+// CheckDomain validates a domain name; the wizard calls it as the user types.
+func CheckDomain(d string) *FieldError {
+	switch {
+	case d == "":
+		return &FieldError{Problem: "missing", Fix: "give the domain your site will answer on, such as example.org"}
+	case d != strings.ToLower(d):
+		return &FieldError{Problem: fmt.Sprintf("%q has upper-case letters", d), Fix: "write it in lower case: " + strings.ToLower(d)}
+	case len(d) > 253 || !strings.Contains(d, "."):
+		return &FieldError{Problem: fmt.Sprintf("%q is not a full domain name", d), Fix: "give a name with a dot, such as example.org (lab: kopnik.test)"}
+	}
+	for _, l := range strings.Split(d, ".") {
+		if !labelRE.MatchString(l) {
+			return &FieldError{Problem: fmt.Sprintf("%q is not a valid domain name (label %q)", d, l), Fix: "use letters, digits and hyphens between the dots"}
+		}
+	}
+	return nil
+}
+
+// CheckEmail validates an e-mail address.
+func CheckEmail(e string) *FieldError {
+	if e == "" {
+		return &FieldError{Problem: "missing", Fix: "give the address Let's Encrypt and the apps send notices to"}
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
+		return &FieldError{Problem: fmt.Sprintf("%q is not an e-mail address", e), Fix: "write it as name@example.org"}
+	}
+	return nil
+}
+
+// CheckAddress validates a host address (IP or DNS name).
+func CheckAddress(a string) *FieldError {
+	switch {
+	case a == "":
+		return &FieldError{Problem: "missing", Fix: "give the host's IP address or DNS name"}
+	case looksIPv4.MatchString(a):
+		if ip, err := netip.ParseAddr(a); err != nil || !ip.Is4() {
+			return &FieldError{Problem: fmt.Sprintf("%q is not an IP address", a), Fix: "each of the four numbers is 0 to 255, such as 10.0.0.30"}
+		}
+	case strings.Contains(a, ":"):
+		if _, err := netip.ParseAddr(a); err != nil {
+			return &FieldError{Problem: fmt.Sprintf("%q is not an IP address", a), Fix: "write an IPv6 address without brackets or port, such as fd00::10"}
+		}
+	case !hostnameRE.MatchString(a) || len(a) > 253:
+		return &FieldError{Problem: fmt.Sprintf("%q is neither an IP address nor a host name", a), Fix: "give an IP address such as 10.0.0.30 or a name such as server.example.org"}
+	}
+	return nil
+}
+
+// CheckHostName validates a host's name in the site file.
+func CheckHostName(n string) *FieldError {
+	if !labelRE.MatchString(n) {
+		return &FieldError{Problem: fmt.Sprintf("%q is not a valid host name", n), Fix: "use lower-case letters, digits and hyphens, such as manager or node-2"}
+	}
+	return nil
+}
+
+func isReservedDomain(d string) bool {
+	parts := strings.Split(d, ".")
+	return contains(reservedTLDs, parts[len(parts)-1])
+}
+
+func (s *Site) validateHosts(es *Errors) {
+	seen := map[string]bool{}
+	names := make([]string, 0, len(s.Hosts))
+	for _, h := range s.Hosts {
+		names = append(names, h.Name)
+	}
+	for i, h := range s.Hosts {
+		p := fmt.Sprintf("hosts[%d]", i)
+		if e := CheckHostName(h.Name); e != nil {
+			es.add(p+".name", e.Fix, "%s", e.Problem)
+		} else if seen[h.Name] {
+			es.add(p+".name", "give every host its own name", "%q is used twice", h.Name)
+		}
+		seen[h.Name] = true
+		if e := CheckAddress(h.Address); e != nil {
+			es.add(p+".address", e.Fix, "%s", e.Problem)
+		}
+		if h.Port < 1 || h.Port > 65535 {
+			es.add(p+".port", "use the port sshd listens on, usually 22", "%d is not a TCP port", h.Port)
+		}
+		if !userRE.MatchString(h.User) {
+			es.add(p+".user", "use the login name, such as root or ubuntu", "%q is not a valid user name", h.User)
+		}
+		switch h.Auth.Method {
+		case AuthKey:
+			if h.Auth.KeyFile == "" {
+				es.add(p+".auth.key_file", "give the path of your private key, such as ~/.ssh/id_ed25519", "missing")
+			}
+		case AuthAgent:
+		case AuthPassword:
+			if !refRE.MatchString(h.Auth.PasswordRef) {
+				es.add(p+".auth.password_ref", "name a secret (set it with `collabstack secret set NAME`) or env:VARIABLE; never write the password here", "%q is not a secret reference", h.Auth.PasswordRef)
+			}
+		default:
+			es.add(p+".auth.method", didYouMean(h.Auth.Method, AuthMethods), "%q is not an auth method", h.Auth.Method)
+		}
+		if h.SudoPasswordRef != "" && !refRE.MatchString(h.SudoPasswordRef) {
+			es.add(p+".sudo_password_ref", "name a secret or env:VARIABLE; never write the password here", "%q is not a secret reference", h.SudoPasswordRef)
+		}
+		if !contains(Roles, h.Role) {
+			if h.Role == "" {
+				es.add(p+".role", "use one of: "+strings.Join(Roles, ", "), "missing")
+			} else {
+				es.add(p+".role", didYouMean(h.Role, Roles), "%q is not a role", h.Role)
+			}
+		}
+		for _, k := range sortedKeys(h.Labels) {
+			v := h.Labels[k]
+			if !labelKeyRE.MatchString(k) || strings.ContainsAny(v, " \t=") {
+				es.add(p+".labels."+k, "use letters, digits, dots, dashes and underscores", "%q=%q is not a valid node label", k, v)
+			}
+		}
+		if h.Jump != "" {
+			if h.Jump == h.Name {
+				es.add(p+".jump", "name another host, or remove jump", "a host cannot jump through itself")
+			} else if !contains(names, h.Jump) && !s.isVM(h.Jump) {
+				es.add(p+".jump", didYouMean(h.Jump, names), "%q is not a host of this site", h.Jump)
+			}
+		}
+	}
+}
+
+func (s *Site) isVM(name string) bool {
+	if s.Proxmox == nil {
+		return false
+	}
+	for _, vm := range s.Proxmox.VMs {
+		if vm.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Site) validateTopology(es *Errors) {
+	count := map[string]int{}
+	for _, h := range s.Hosts {
+		count[h.Role]++
+	}
+	allowed := map[string][]string{
+		TopologyLab:    {RoleManager, RoleWorker},
+		TopologyKopnik: {RoleManager, RoleWorker, RoleStandby},
+		TopologySingle: {RolePVEServer, RoleRouter, RoleVPN},
+		TopologyFull:   {RolePVEServer, RolePVERouter, RoleRouter, RoleVPN},
+	}[s.Topology]
+	if allowed == nil {
+		return
+	}
+	for i, h := range s.Hosts {
+		if h.Role != "" && contains(Roles, h.Role) && !contains(allowed, h.Role) {
+			es.add(fmt.Sprintf("hosts[%d].role", i), "use one of: "+strings.Join(allowed, ", "), "role %q does not belong in topology %s", h.Role, s.Topology)
+		}
+	}
+	need := func(role string, n int, fix string) {
+		if count[role] != n {
+			es.add("hosts", fix, "topology %s needs exactly %d host(s) with role %s, found %d", s.Topology, n, role, count[role])
+		}
+	}
+	switch s.Topology {
+	case TopologyLab:
+		if len(s.Hosts) > 0 {
+			need(RoleManager, 1, "mark one host role: manager")
+		} else if s.Lab.Nodes < 1 || s.Lab.Nodes > 9 {
+			es.add("lab.nodes", "use 1 to 9 (2 makes a manager and a worker)", "%d nodes is out of range", s.Lab.Nodes)
+		}
+		if s.Lab != nil && s.Lab.Subnet != "" {
+			if _, err := netip.ParsePrefix(s.Lab.Subnet); err != nil {
+				es.add("lab.subnet", "write it as 172.30.77.0/24", "%q is not a subnet", s.Lab.Subnet)
+			}
+		}
+	case TopologyKopnik:
+		need(RoleManager, 1, "mark the main server role: manager")
+		if count[RoleStandby] > 1 {
+			es.add("hosts", "keep one standby", "topology kopnik has at most one standby, found %d", count[RoleStandby])
+		}
+	case TopologySingle:
+		need(RolePVEServer, 1, "mark the Proxmox box role: pve-server")
+	case TopologyFull:
+		need(RolePVEServer, 1, "mark the mini-server role: pve-server")
+		need(RolePVERouter, 1, "mark the soft-router role: pve-router")
+	}
+}
+
+func (s *Site) validateImages(es *Errors) {
+	switch s.Images.Source {
+	case ImagesPull:
+	case ImagesMirror:
+		if e := CheckAddress(strings.Split(s.Images.Mirror, ":")[0]); s.Images.Mirror == "" || e != nil {
+			es.add("images.mirror", "give the registry mirror as host:port, such as registry.lan:5000", "%q is not a registry address", s.Images.Mirror)
+		}
+	case ImagesBundle:
+		if s.Images.Bundle == "" {
+			es.add("images.bundle", "give the path of a bundle made by `collabstack images save`", "missing")
+		}
+	default:
+		es.add("images.source", didYouMean(s.Images.Source, ImageSources), "%q is not an image source", s.Images.Source)
+	}
+}
+
+func (s *Site) validateNetwork(es *Errors) {
+	n := s.Network
+	if n == nil {
+		return
+	}
+	lan, err := netip.ParsePrefix(n.LAN)
+	if err != nil {
+		es.add("network.lan", "write it as 10.10.0.0/24", "%q is not a subnet", n.LAN)
+	}
+	vpn, verr := netip.ParsePrefix(n.VPN)
+	if verr != nil {
+		es.add("network.vpn", "write it as 10.20.0.0/24", "%q is not a subnet", n.VPN)
+	}
+	if err == nil && verr == nil && lan.Overlaps(vpn) {
+		es.add("network.vpn", "give the VPN a subnet apart from the LAN", "%s overlaps the LAN %s", n.VPN, n.LAN)
+	}
+	if gw, gerr := netip.ParseAddr(n.Gateway); gerr != nil {
+		es.add("network.gateway", "give the LAN address of outer-openwrt, such as 10.10.0.1", "%q is not an IP address", n.Gateway)
+	} else if err == nil && !lan.Contains(gw) {
+		es.add("network.gateway", "pick an address inside "+n.LAN, "%s is outside the LAN", n.Gateway)
+	}
+	for i, u := range n.Upstreams {
+		if _, err := netip.ParseAddr(u); err != nil {
+			es.add(fmt.Sprintf("network.dns_upstreams[%d]", i), "give the IP address of a DNS resolver", "%q is not an IP address", u)
+		}
+	}
+	for i, u := range n.VPNUsers {
+		if !userRE.MatchString(u) {
+			es.add(fmt.Sprintf("network.vpn_users[%d]", i), "use lower-case letters, digits, _ and -", "%q is not a valid user name", u)
+		}
+	}
+}
+
+func (s *Site) validateProxmox(es *Errors) {
+	if s.Proxmox == nil {
+		return
+	}
+	var pve []string
+	for _, h := range s.Hosts {
+		if h.Role == RolePVEServer || h.Role == RolePVERouter {
+			pve = append(pve, h.Name)
+		}
+	}
+	var lan netip.Prefix
+	if s.Network != nil {
+		lan, _ = netip.ParsePrefix(s.Network.LAN)
+	}
+	seen := map[string]bool{}
+	for i, vm := range s.Proxmox.VMs {
+		p := fmt.Sprintf("proxmox.vms[%d]", i)
+		if e := CheckHostName(vm.Name); e != nil {
+			es.add(p+".name", e.Fix, "%s", e.Problem)
+		} else if seen[vm.Name] || contains(names(s.Hosts), vm.Name) {
+			es.add(p+".name", "give every VM and host its own name", "%q is used twice", vm.Name)
+		}
+		seen[vm.Name] = true
+		if !contains(pve, vm.On) {
+			es.add(p+".on", didYouMean(vm.On, pve), "%q is not a Proxmox host of this site", vm.On)
+		}
+		if vm.Kind != VMDebian && vm.Kind != VMOpenWrt {
+			es.add(p+".kind", "use debian or openwrt", "%q is not a VM kind", vm.Kind)
+		}
+		if vm.MemoryMB < 128 || vm.Cores < 1 || vm.DiskGB < 1 {
+			es.add(p, "give cores ≥ 1, memory_mb ≥ 128 and disk_gb ≥ 1", "the VM is too small")
+		}
+		if vm.Address != "" {
+			a, err := netip.ParsePrefix(vm.Address)
+			switch {
+			case err != nil:
+				es.add(p+".address", "write it with its prefix, such as 10.10.0.11/24", "%q is not an address with prefix", vm.Address)
+			case lan.IsValid() && !lan.Contains(a.Addr()):
+				es.add(p+".address", "pick an address inside "+lan.String(), "%s is outside the LAN", vm.Address)
+			}
+		}
+	}
+}
+
+func names(hosts []Host) []string {
+	out := make([]string, len(hosts))
+	for i, h := range hosts {
+		out[i] = h.Name
+	}
+	return out
+}
+
+func (s *Site) validateComponents(es *Errors, catalog Catalog) {
+	for _, name := range sortedKeys(s.Components) {
+		c := s.Components[name]
+		p := "components." + name
+		if catalog != nil && !catalog.Has(name) {
+			es.add(p, didYouMean(name, catalog.Names())+" (list them with `collabstack apps`)", "%q is not a known component", name)
+		}
+		if c.Placement != "" && c.Placement != LabelInfra && c.Placement != LabelCommon {
+			es.add(p+".placement", "use infra or common", "%q is not a placement", c.Placement)
+		}
+	}
+}
