@@ -1,0 +1,53 @@
+// Package recipe builds the plan of a site: which steps, on which hosts,
+// in which order, for the site's topology and components. Each concern
+// (hosts, lab, proxmox, network, swarm, apps) exports functions returning
+// its steps; this package only composes them.
+package recipe
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/facts"
+	"github.com/collabstack/collabstack/steps/site"
+)
+
+// LocalHost is the name of this machine in every inventory.
+const LocalHost = "local"
+
+// Build returns the plan for s.
+func Build(s *site.Site) (*engine.Plan, error) {
+	p := engine.NewPlan()
+	for _, h := range s.Hosts {
+		if err := p.Add(ReachStep(h.Name)); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("build the plan: %w", err)
+	}
+	return p, nil
+}
+
+// ReachID is the ID of the step that connects to a host and reads its
+// facts; every other step on that host comes after it.
+func ReachID(hostName string) string { return "hosts/reach/" + hostName }
+
+// ReachStep connects to a host and reads its facts. It changes nothing, so
+// it is done as soon as it has read them.
+func ReachStep(hostName string) engine.Step {
+	return &engine.Func{
+		StepID: ReachID(hostName),
+		Name:   "Connect to " + hostName,
+		On:     hostName,
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			f, err := facts.Gather(ctx, env.Host)
+			if err != nil {
+				return false, err
+			}
+			env.Logf("%s: %s", hostName, f)
+			return true, nil
+		},
+	}
+}
