@@ -251,7 +251,7 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 			ev.Kind, ev.Unknown, ev.Line = StepPlanned, true, r.Redactor.Redact(res.errText())
 		case res.err != nil:
 			ev.Kind, ev.Err, ev.Hint = StepFailed, res.err, HintOf(res.err)
-			r.journal(journal.Record{Run: runID, Kind: journal.KindStep, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Status: journal.StatusFailed, Duration: res.elapsed.Seconds(), Error: res.err.Error(), Hint: ev.Hint})
+			r.journal(journal.Record{Run: runID, Kind: journal.KindStep, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Component: componentOf(s), Status: journal.StatusFailed, Duration: res.elapsed.Seconds(), Error: res.err.Error(), Hint: ev.Hint})
 		case r.DryRun:
 			ev.Kind, ev.Changed, ev.Unknown = StepPlanned, res.changed, res.unknown
 		default:
@@ -260,7 +260,7 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 			if res.changed {
 				status = journal.StatusChanged
 			}
-			r.journal(journal.Record{Run: runID, Kind: journal.KindStep, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Status: status, Duration: res.elapsed.Seconds()})
+			r.journal(journal.Record{Run: runID, Kind: journal.KindStep, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Component: componentOf(s), Status: status, Duration: res.elapsed.Seconds()})
 		}
 		r.emit(ev)
 	}()
@@ -340,4 +340,11 @@ func newRunID() string {
 	b := make([]byte, 4)
 	rand.Read(b)
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func componentOf(s Step) string {
+	if c, ok := s.(Componented); ok {
+		return c.Component()
+	}
+	return ""
 }

@@ -35,17 +35,19 @@ const (
 
 // Record is one line of the journal.
 type Record struct {
-	Time     time.Time `json:"time"`
-	Run      string    `json:"run"`
-	Kind     string    `json:"kind"`
-	Command  string    `json:"command,omitempty"`
-	Step     string    `json:"step,omitempty"`
-	Title    string    `json:"title,omitempty"`
-	Host     string    `json:"host,omitempty"`
-	Status   string    `json:"status,omitempty"`
-	Duration float64   `json:"seconds,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Hint     string    `json:"hint,omitempty"`
+	Time    time.Time `json:"time"`
+	Run     string    `json:"run"`
+	Kind    string    `json:"kind"`
+	Command string    `json:"command,omitempty"`
+	Step    string    `json:"step,omitempty"`
+	Title   string    `json:"title,omitempty"`
+	Host    string    `json:"host,omitempty"`
+	// Component is set for steps that belong to a component.
+	Component string  `json:"component,omitempty"`
+	Status    string  `json:"status,omitempty"`
+	Duration  float64 `json:"seconds,omitempty"`
+	Error     string  `json:"error,omitempty"`
+	Hint      string  `json:"hint,omitempty"`
 }
 
 // Journal appends records to a file.

@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/collabstack/collabstack/steps/install"
+)
+
+func (a *app) applyCommand() *cobra.Command {
+	var only []string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "apply",
+		Short: "Run the plan: install what is missing, resume an interrupted install",
+		Long: `Run the plan of the site file. Every step first checks the live state of
+its host and does only what is missing, so apply is safe to repeat: after a
+failure or Ctrl-C, run it again and it resumes where it stopped; after adding
+a component to the site file, run it again and it adds just that.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sess, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer sess.Close()
+			if !yes && a.interactive() {
+				fmt.Fprintf(a.stdout, "Apply %s (%s, %d hosts) with state in %s? [y/N] ", a.config, sess.Site.Topology, len(sess.Site.Hosts), sess.StateDir())
+				line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+				if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+					return usageError{fmt.Errorf("not confirmed; nothing was changed")}
+				}
+			}
+			command := "apply"
+			if len(only) > 0 {
+				command += " --only " + strings.Join(only, ",")
+			}
+			printer := newPlainPrinter(a.stdout)
+			sum, err := sess.Run(cmd.Context(), install.RunOptions{Only: only, Emit: printer.event, Command: command})
+			if err == nil {
+				if sum.Changed == 0 {
+					fmt.Fprintf(a.stdout, "Nothing to change: all %d steps were already done.\n", sum.Unchanged)
+				} else {
+					fmt.Fprintf(a.stdout, "Done: %d steps changed, %d already done, in %s.\n", sum.Changed, sum.Unchanged, sum.Elapsed.Round(1e8))
+				}
+				fmt.Fprintf(a.stdout, "Secrets are in %s/%s (mode 0600).\n", sess.StateDir(), install.SecretsFile)
+			}
+			return err
+		},
+	}
+	a.addConfigFlag(cmd)
+	cmd.Flags().StringSliceVar(&only, "only", nil, "apply only these components (and what they need)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/site"
+)
+
+// Exit codes, documented in docs/cli.md.
+const (
+	ExitOK          = 0   // done
+	ExitFailed      = 1   // steps failed; the journal says which, re-run to resume
+	ExitUsage       = 2   // bad command line or site file; nothing was changed
+	ExitLocked      = 3   // another apply holds the site's lock
+	ExitTrust       = 4   // a host key or the PVE certificate changed
+	ExitInterrupted = 130 // Ctrl-C; re-run to resume
+)
+
+// usageError marks a command-line mistake.
+type usageError struct{ error }
+
+// exitCode maps an error to the documented exit code.
+func exitCode(err error) int {
+	var es site.Errors
+	var fe site.FieldError
+	var ue usageError
+	var re *engine.RunError
+	var te interface{ TrustFailure() bool }
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &te) && te.TrustFailure():
+		return ExitTrust
+	case errors.Is(err, install.ErrLocked):
+		return ExitLocked
+	case errors.As(err, &es), errors.As(err, &fe), errors.As(err, &ue):
+		return ExitUsage
+	case errors.As(err, &re) && re.Cancelled, errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	default:
+		return ExitFailed
+	}
+}

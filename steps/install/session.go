@@ -1,0 +1,189 @@
+// Package install is one site's working session: the site file, its state
+// directory (journal, secrets, pinned host keys, lock), the hosts and the
+// plan. The CLI and the wizard both drive an install through it.
+package install
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/journal"
+	"github.com/collabstack/collabstack/steps/recipe"
+	"github.com/collabstack/collabstack/steps/secrets"
+	"github.com/collabstack/collabstack/steps/site"
+)
+
+// Files in the state directory.
+const (
+	SecretsFile    = "secrets.yaml"
+	JournalFile    = "journal.jsonl"
+	KnownHostsFile = "known_hosts"
+)
+
+// DialerFactory makes the engine's dialer for a site: it pins host keys in
+// knownHosts and redacts secrets from what it reports.
+type DialerFactory func(knownHosts string, redact func(string) string) (engine.Dialer, error)
+
+// Options tune Open.
+type Options struct {
+	// Catalog checks component names; nil skips the check.
+	Catalog site.Catalog
+	// Dialer connects to hosts (the CLI passes the SSH transport).
+	Dialer DialerFactory
+	// Build makes the plan; nil uses recipe.Build. Tests pass their own.
+	Build func(*Session) (*engine.Plan, error)
+}
+
+// Session is an opened site.
+type Session struct {
+	Site     *site.Site
+	Path     string
+	Secrets  *secrets.Store
+	Redactor *secrets.Redactor
+	Hosts    *engine.Inventory
+	build    func(*Session) (*engine.Plan, error)
+}
+
+// Open loads and validates the site file and opens its state. It changes
+// nothing on any host; a bad site file changes nothing at all.
+func Open(path string, opts Options) (*Session, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := site.Load(abs, opts.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Preflight(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
+		return nil, engine.WithHint(fmt.Errorf("create the state directory %s: %w", s.StateDir, err), "check that its folder is writable, or set state_dir in the site file")
+	}
+	store, err := secrets.Open(filepath.Join(s.StateDir, SecretsFile))
+	if err != nil {
+		return nil, err
+	}
+	red := secrets.NewRedactor(store)
+	sess := &Session{Site: s, Path: abs, Secrets: store, Redactor: red, build: opts.Build}
+	if sess.build == nil {
+		sess.build = func(se *Session) (*engine.Plan, error) { return recipe.Build(se.Site) }
+	}
+	specs := []host.Spec{{Name: recipe.LocalHost, Local: true}}
+	for _, h := range s.Hosts {
+		spec, err := h.Spec(store.Get)
+		if err != nil {
+			return nil, err
+		}
+		red.Add(spec.Password, spec.SudoPassword)
+		specs = append(specs, spec)
+	}
+	dial := func(ctx context.Context, spec host.Spec, inv *engine.Inventory) (host.Host, error) {
+		if spec.Local {
+			return host.NewLocal(spec.Name), nil
+		}
+		return nil, fmt.Errorf("no transport to reach %s", spec.Name)
+	}
+	if opts.Dialer != nil {
+		d, err := opts.Dialer(filepath.Join(s.StateDir, KnownHostsFile), red.Redact)
+		if err != nil {
+			return nil, err
+		}
+		dial = d
+	}
+	sess.Hosts = engine.NewInventory(dial, specs...)
+	return sess, nil
+}
+
+// StateDir is where the journal, secrets and pinned keys live.
+func (s *Session) StateDir() string { return s.Site.StateDir }
+
+// JournalPath is the journal's file.
+func (s *Session) JournalPath() string { return filepath.Join(s.Site.StateDir, JournalFile) }
+
+// Close closes every host connection.
+func (s *Session) Close() error { return s.Hosts.Close() }
+
+// Plan builds the site's plan.
+func (s *Session) Plan() (*engine.Plan, error) {
+	p, err := s.build(s)
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Validate()
+}
+
+// RunOptions tune Run.
+type RunOptions struct {
+	// DryRun checks live state and reports, changing nothing (`plan`).
+	DryRun bool
+	// Only limits the run to these components and what they need.
+	Only []string
+	// Emit receives the engine's events.
+	Emit func(engine.Event)
+	// Command is recorded in the journal.
+	Command string
+	// Parallel and PerHost bound concurrency (0: engine defaults).
+	Parallel, PerHost int
+}
+
+// Run applies (or, DryRun, checks) the plan. An apply takes the site's
+// lock, here and on the first host, and journals every step; an earlier
+// interrupted apply simply resumes, since every step checks live state.
+func (s *Session) Run(ctx context.Context, opts RunOptions) (engine.Summary, error) {
+	p, err := s.Plan()
+	if err != nil {
+		return engine.Summary{}, err
+	}
+	if len(opts.Only) > 0 {
+		if p, err = p.Only(opts.Only...); err != nil {
+			return engine.Summary{}, err
+		}
+	}
+	r := &engine.Runner{
+		Plan: p, Hosts: s.Hosts, Secrets: s.Secrets, Redactor: s.Redactor, Emit: opts.Emit,
+		DryRun: opts.DryRun, Command: opts.Command, Parallel: opts.Parallel, PerHost: opts.PerHost,
+	}
+	if !opts.DryRun {
+		ll, err := lockLocal(s.Site.StateDir)
+		if err != nil {
+			return engine.Summary{}, err
+		}
+		defer ll.release()
+		if len(s.Site.Hosts) > 0 {
+			first := s.Site.Hosts[0].Name
+			// An unreachable first host is reported by its connect step;
+			// a lock held by someone else stops the run here.
+			if h, err := s.Hosts.Get(ctx, first); err == nil {
+				rl, err := lockRemote(ctx, h, lockHolder())
+				if err != nil {
+					return engine.Summary{}, err
+				}
+				defer rl.release()
+			}
+		}
+		j, err := journal.Open(s.JournalPath())
+		if err != nil {
+			return engine.Summary{}, err
+		}
+		defer j.Close()
+		r.Journal = j
+	}
+	return r.Run(ctx)
+}
+
+func lockHolder() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	hn, _ := os.Hostname()
+	return fmt.Sprintf("%s@%s pid %d since %s", name, hn, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+}

@@ -1,0 +1,84 @@
+package install
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/facts"
+	"github.com/collabstack/collabstack/steps/journal"
+)
+
+// HostStatus is what status found of one host.
+type HostStatus struct {
+	Name    string
+	Address string
+	Role    string
+	Err     error // nil when reachable
+	Facts   facts.Facts
+}
+
+// Status is the state of a site: its hosts now, and its last run.
+type Status struct {
+	Hosts []HostStatus
+	// LastRun is the newest run of the journal, nil before the first.
+	LastRun *journal.Run
+	// Deployed lists components whose steps all last succeeded.
+	Deployed []string
+	// Failed lists components with a step that last failed.
+	Failed []string
+}
+
+// Status reads the journal and tries every host (timeout each), changing
+// nothing.
+func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, error) {
+	var st Status
+	recs, err := journal.Read(s.JournalPath())
+	if err != nil {
+		return st, err
+	}
+	st.LastRun = journal.Last(recs)
+	latest := map[string]journal.Record{}
+	for _, r := range recs {
+		if r.Kind == journal.KindStep && r.Component != "" {
+			latest[r.Step] = r
+		}
+	}
+	ok := map[string]bool{}
+	for _, r := range latest {
+		good := r.Status == journal.StatusDone || r.Status == journal.StatusChanged
+		if prev, seen := ok[r.Component]; !seen || prev {
+			ok[r.Component] = good
+		}
+	}
+	for c, good := range ok {
+		if good {
+			st.Deployed = append(st.Deployed, c)
+		} else {
+			st.Failed = append(st.Failed, c)
+		}
+	}
+	sort.Strings(st.Deployed)
+	sort.Strings(st.Failed)
+
+	st.Hosts = make([]HostStatus, len(s.Site.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range s.Site.Hosts {
+		st.Hosts[i] = HostStatus{Name: h.Name, Address: h.Address, Role: h.Role}
+		wg.Add(1)
+		go func(hs *HostStatus) {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			conn, err := s.Hosts.Get(cctx, hs.Name)
+			if err != nil {
+				hs.Err = s.Redactor.Error(err)
+				return
+			}
+			hs.Facts, hs.Err = facts.Gather(cctx, conn)
+		}(&st.Hosts[i])
+	}
+	wg.Wait()
+	return st, nil
+}
