@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"syscall"
 	"time"
@@ -62,10 +63,15 @@ func lockRemote(ctx context.Context, h host.Host, holder string) (*remoteLock, e
 	l := &remoteLock{h: h, holder: holder, stop: make(chan struct{}), done: make(chan struct{})}
 	if err := l.do(ctx, "acquire"); err != nil {
 		var ee *host.ExitError
+		if errors.As(err, &ee) && ee.Code == 3 && deadLocalHolder(ee.Stderr) {
+			err = l.do(ctx, "takeover")
+		}
 		if errors.As(err, &ee) && ee.Code == 3 {
 			return nil, engine.WithHint(fmt.Errorf("%w: %s: %s", ErrLocked, h.Name(), ee.Stderr), "wait for the other apply to finish; if it was killed, the lock frees itself within %v", remoteLockStale)
 		}
-		return nil, fmt.Errorf("take the apply lock on %s: %w", h.Name(), err)
+		if err != nil {
+			return nil, fmt.Errorf("take the apply lock on %s: %w", h.Name(), err)
+		}
 	}
 	go func() {
 		defer close(l.done)
@@ -104,4 +110,22 @@ func (l *remoteLock) do(ctx context.Context, action string) error {
 		Env:   map[string]string{"HOLDER": l.holder, "STALE": strconv.Itoa(int(remoteLockStale.Seconds()))},
 	})
 	return err
+}
+
+var holderRE = regexp.MustCompile(`another apply holds the lock: \S+@(\S+) pid (\d+) `)
+
+// deadLocalHolder reports whether the lock's holder was an apply on this
+// machine whose process is gone: killed with -9, it could not release the
+// lock, and waiting for it to go stale would only delay the resume.
+func deadLocalHolder(stderr string) bool {
+	m := holderRE.FindStringSubmatch(stderr)
+	if m == nil {
+		return false
+	}
+	hn, _ := os.Hostname()
+	pid, _ := strconv.Atoi(m[2])
+	if m[1] != hn || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }

@@ -21,6 +21,11 @@ acquire)
 	printf '%s\n' "$HOLDER" >"$file.new"
 	mv "$file.new" "$file"
 	;;
+takeover)
+	# The holder was an apply on this same machine that is gone (killed).
+	printf '%s\n' "$HOLDER" >"$file.new"
+	mv "$file.new" "$file"
+	;;
 refresh)
 	if [ "$(cat "$file" 2>/dev/null)" = "$HOLDER" ]; then
 		touch "$file"
@@ -32,7 +37,7 @@ release)
 	fi
 	;;
 *)
-	echo "usage: lock.sh acquire|refresh|release" >&2
+	echo "usage: lock.sh acquire|takeover|refresh|release" >&2
 	exit 2
 	;;
 esac
