@@ -7,6 +7,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/ssh"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -28,11 +29,11 @@ func exitCode(err error) int {
 	var fe site.FieldError
 	var ue usageError
 	var re *engine.RunError
-	var te interface{ TrustFailure() bool }
+	var mismatch *ssh.HostKeyMismatchError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &te) && te.TrustFailure():
+	case errors.As(err, &mismatch):
 		return ExitTrust
 	case errors.Is(err, install.ErrLocked):
 		return ExitLocked

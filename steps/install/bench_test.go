@@ -41,13 +41,14 @@ func benchOptions(dir string, n int) Options {
 // SSH connections opened (must be 1: one per host) and the no-op re-run time.
 func BenchmarkApply200RemoteSteps(b *testing.B) {
 	srv := sshtest.Start(b)
+	user := loginUser(b, srv)
 	const steps = 200
 	var fresh, noop time.Duration
 	conns := 0
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		sitePath := writeSite(b, srv)
-		out := b.TempDir()
+		sitePath := writeSite(b, srv, user)
+		out := sharedDir(b)
 		sess, err := Open(sitePath, benchOptions(out, steps))
 		if err != nil {
 			b.Fatal(err)

@@ -81,7 +81,27 @@ func testOptions(dir string, n int) Options {
 	}}
 }
 
-func writeSite(t testing.TB, srv *sshtest.Server) string {
+// loginUser is a throwaway user with passwordless sudo and /bin/sh as its
+// shell: the tests measure collabstack, not the login scripts of root on
+// the test machine.
+func loginUser(t testing.TB, srv *sshtest.Server) string {
+	t.Helper()
+	return srv.AddUser(t, sshtest.SudoNoPassword).Name
+}
+
+// sharedDir is a folder the throwaway user can write to.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "collabstack-out-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func writeSite(t testing.TB, srv *sshtest.Server, user string) string {
 	t.Helper()
 	dir := t.TempDir()
 	site := fmt.Sprintf(`version: 1
@@ -95,7 +115,7 @@ hosts:
     user: %s
     auth: {method: key, key_file: %s}
     role: manager
-`, srv.Port, srv.User, srv.KeyFile)
+`, srv.Port, user, srv.KeyFile)
 	p := filepath.Join(dir, "site.yaml")
 	if err := os.WriteFile(p, []byte(site), 0o600); err != nil {
 		t.Fatal(err)
@@ -116,8 +136,8 @@ func stepRecords(t testing.TB, path string) int {
 
 func TestKillDashNineThenRerunConverges(t *testing.T) {
 	srv := sshtest.Start(t)
-	sitePath := writeSite(t, srv)
-	out := t.TempDir()
+	sitePath := writeSite(t, srv, loginUser(t, srv))
+	out := sharedDir(t)
 	const steps = 40
 	journalPath := filepath.Join(filepath.Dir(sitePath), "site.state", JournalFile)
 
@@ -186,8 +206,8 @@ func TestKillDashNineThenRerunConverges(t *testing.T) {
 
 func TestSecondApplyIsLockedOut(t *testing.T) {
 	srv := sshtest.Start(t)
-	sitePath := writeSite(t, srv)
-	out := t.TempDir()
+	sitePath := writeSite(t, srv, loginUser(t, srv))
+	out := sharedDir(t)
 	sess, err := Open(sitePath, testOptions(out, 1))
 	if err != nil {
 		t.Fatal(err)

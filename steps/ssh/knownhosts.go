@@ -1,0 +1,251 @@
+package ssh
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// KnownHosts pins the host key of every host on first connection (trust on
+// first use) and refuses a later connection whose key differs.
+//
+// The file holds one line per pinned key:
+//
+//	name address:port key-type base64-key
+//
+// for example
+//
+//	manager 10.0.0.2:22 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI...
+//
+// A host is identified by its site-file name together with its address, so
+// two VMs with the same private address behind different jump hosts keep
+// separate entries. Lines starting with # and blank lines are ignored. The
+// file is written with mode 0600, atomically. A store opened with an empty
+// path lives in memory only.
+//
+// A KnownHosts is safe for concurrent use.
+type KnownHosts struct {
+	path    string
+	mu      sync.Mutex
+	entries []knownEntry
+}
+
+type knownEntry struct {
+	name string
+	addr string
+	key  gossh.PublicKey
+}
+
+// Open loads the known-hosts file at path, or starts an empty store when it
+// does not exist yet. An empty path gives a store kept in memory only.
+func Open(path string) (*KnownHosts, error) {
+	k := &KnownHosts{path: path}
+	if path == "" {
+		return k, nil
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read known hosts %s: %w", path, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("known hosts %s line %d: want \"name address:port key-type key\", got %q: fix or delete the line", path, n, line)
+		}
+		raw, err := base64.StdEncoding.DecodeString(f[3])
+		if err != nil {
+			return nil, fmt.Errorf("known hosts %s line %d: bad key: %v: fix or delete the line", path, n, err)
+		}
+		key, err := gossh.ParsePublicKey(raw)
+		if err != nil {
+			return nil, fmt.Errorf("known hosts %s line %d: bad key: %v: fix or delete the line", path, n, err)
+		}
+		if key.Type() != f[2] {
+			return nil, fmt.Errorf("known hosts %s line %d: key type %s does not match key %s: fix or delete the line", path, n, f[2], key.Type())
+		}
+		k.entries = append(k.entries, knownEntry{name: f[0], addr: f[1], key: key})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read known hosts %s: %w", path, err)
+	}
+	return k, nil
+}
+
+// Path is the file the store is saved to ("" for a store in memory).
+func (k *KnownHosts) Path() string { return k.path }
+
+// Lookup returns the pinned keys of a host.
+func (k *KnownHosts) Lookup(name, addr string) []gossh.PublicKey {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var keys []gossh.PublicKey
+	for _, e := range k.entries {
+		if e.name == name && e.addr == addr {
+			keys = append(keys, e.key)
+		}
+	}
+	return keys
+}
+
+// Forget removes every key pinned for the host called name (any address)
+// and saves the file. Steps that recreate a machine call it so the new
+// machine's key is pinned on the next connection.
+func (k *KnownHosts) Forget(name string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	kept := k.entries[:0:0]
+	for _, e := range k.entries {
+		if e.name != name {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == len(k.entries) {
+		return nil
+	}
+	old := k.entries
+	k.entries = kept
+	if err := k.saveLocked(); err != nil {
+		k.entries = old
+		return err
+	}
+	return nil
+}
+
+// check verifies key for the host, pinning it when the host is new.
+func (k *KnownHosts) check(name, addr string, key gossh.PublicKey) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var pinned []gossh.PublicKey
+	for _, e := range k.entries {
+		if e.name == name && e.addr == addr {
+			if bytes.Equal(e.key.Marshal(), key.Marshal()) {
+				return nil
+			}
+			pinned = append(pinned, e.key)
+		}
+	}
+	if len(pinned) > 0 {
+		return &HostKeyMismatchError{
+			Host: name, Address: addr, File: k.path,
+			Want: gossh.FingerprintSHA256(pinned[0]),
+			Got:  gossh.FingerprintSHA256(key),
+		}
+	}
+	k.entries = append(k.entries, knownEntry{name: name, addr: addr, key: key})
+	if err := k.saveLocked(); err != nil {
+		k.entries = k.entries[:len(k.entries)-1]
+		return fmt.Errorf("pin the host key of %s (%s): %w", name, addr, err)
+	}
+	return nil
+}
+
+// hostKeyAlgorithms lists the algorithms that can verify the pinned keys,
+// so the server is asked for the key that was pinned and not another type.
+func (k *KnownHosts) hostKeyAlgorithms(name, addr string) []string {
+	var algos []string
+	for _, key := range k.Lookup(name, addr) {
+		switch key.Type() {
+		case gossh.KeyAlgoRSA:
+			algos = append(algos, gossh.KeyAlgoRSASHA512, gossh.KeyAlgoRSASHA256, gossh.KeyAlgoRSA)
+		case gossh.CertAlgoRSAv01:
+			algos = append(algos, gossh.CertAlgoRSASHA512v01, gossh.CertAlgoRSASHA256v01, gossh.CertAlgoRSAv01)
+		default:
+			algos = append(algos, key.Type())
+		}
+	}
+	return algos
+}
+
+func (k *KnownHosts) saveLocked() error {
+	if k.path == "" {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("# Host keys pinned by collabstack: name address:port key-type key.\n")
+	b.WriteString("# Remove a host's line after reinstalling it; it is pinned again on the next connection.\n")
+	for _, e := range k.entries {
+		fmt.Fprintf(&b, "%s %s %s %s\n", e.name, e.addr, e.key.Type(), base64.StdEncoding.EncodeToString(e.key.Marshal()))
+	}
+	dir := filepath.Dir(k.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".known_hosts-*")
+	if err != nil {
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	if _, err := tmp.WriteString(b.String()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), k.path); err != nil {
+		return fmt.Errorf("save known hosts: %w", err)
+	}
+	return nil
+}
+
+// callback returns the host key callback for one host; it records the
+// fingerprint of the key it accepted in *fp.
+func (k *KnownHosts) callback(name, addr string, fp *string) gossh.HostKeyCallback {
+	return func(_ string, _ net.Addr, key gossh.PublicKey) error {
+		if err := k.check(name, addr, key); err != nil {
+			return err
+		}
+		*fp = gossh.FingerprintSHA256(key)
+		return nil
+	}
+}
+
+// HostKeyMismatchError is returned when a host presents a key other than
+// the one pinned on the first connection.
+type HostKeyMismatchError struct {
+	Host    string // site-file name
+	Address string // address:port
+	File    string // known-hosts file ("" when kept in memory)
+	Want    string // SHA256 fingerprint of the pinned key
+	Got     string // SHA256 fingerprint of the offered key ("" when the host offered no key of the pinned type)
+}
+
+func (e *HostKeyMismatchError) Error() string {
+	got := e.Got
+	if got == "" {
+		got = "no key of the pinned type"
+	}
+	msg := fmt.Sprintf("host key of %s (%s) has changed: pinned %s, the host now offers %s. "+
+		"Either the host was reinstalled, or someone is intercepting the connection", e.Host, e.Address, e.Want, got)
+	if e.File != "" {
+		return msg + fmt.Sprintf(": verify that %s was reinstalled, then remove the line starting with %q from %s and connect again", e.Host, e.Host+" "+e.Address, e.File)
+	}
+	return msg + fmt.Sprintf(": verify that %s was reinstalled, then connect again", e.Host)
+}
