@@ -239,3 +239,34 @@ func TestPanickingStepFailsCleanly(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestStepRegistersHostForLaterSteps(t *testing.T) {
+	inv := localInventory()
+	var ranOn string
+	p := NewPlan()
+	p.MustAdd(
+		&Func{StepID: "create", Name: "Create vm1", ApplyFunc: func(ctx context.Context, env *Env) error {
+			env.Hosts.Register(host.Spec{Name: "vm1", Local: true})
+			return nil
+		}},
+		&Func{StepID: "use", Name: "Use vm1", On: "vm1", Needs: []string{"create"}, ApplyFunc: func(ctx context.Context, env *Env) error {
+			ranOn = env.Host.Name()
+			return nil
+		}},
+	)
+	if _, err := (&Runner{Plan: p, Hosts: inv}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ranOn != "vm1" {
+		t.Fatalf("the step ran on %q", ranOn)
+	}
+}
+
+func TestUnknownHostFailsWithHint(t *testing.T) {
+	p := NewPlan()
+	p.MustAdd(&Func{StepID: "x", Name: "X", On: "ghost"})
+	_, err := (&Runner{Plan: p, Hosts: localInventory()}).Run(context.Background())
+	if err == nil || HintOf(err) == "" && !strings.Contains(err.Error(), "not known") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/secrets"
@@ -93,4 +94,15 @@ func (f *Func) Apply(ctx context.Context, env *Env) error {
 		return nil
 	}
 	return f.ApplyFunc(ctx, env)
+}
+
+// Reboot reboots the step's host and waits until it accepts commands
+// again, for steps that must restart their host (a new kernel).
+func (e *Env) Reboot(ctx context.Context) error {
+	r, ok := e.Host.(host.Rebooter)
+	if !ok {
+		return fmt.Errorf("%s cannot be rebooted by collabstack (%T)", e.Host.Name(), e.Host)
+	}
+	e.Logf("rebooting %s and waiting for it to come back", e.Host.Name())
+	return r.Reboot(ctx)
 }
