@@ -10,18 +10,40 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
+	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
 // LocalHost is the name of this machine in every inventory.
 const LocalHost = "local"
 
-// Build returns the plan for s.
+// Build returns the plan for s (loaded, so StateDir is resolved).
 func Build(s *site.Site) (*engine.Plan, error) {
 	p := engine.NewPlan()
-	for _, h := range s.Hosts {
-		if err := p.Add(ReachStep(h.Name)); err != nil {
+	hosts := s.Hosts
+	if s.Topology == site.TopologyLab {
+		// The lab's nodes are made by the plan itself; from then on they
+		// are hosts like any other.
+		if err := p.Add(lab.Steps(s, s.StateDir)...); err != nil {
 			return nil, err
+		}
+		if len(hosts) == 0 {
+			hosts = lab.SiteHosts(s.Lab.Nodes, s.StateDir)
+		}
+	}
+	for _, h := range hosts {
+		var after []string
+		if s.Topology == site.TopologyLab {
+			after = append(after, lab.ReadyID(h.Name))
+		}
+		if err := p.Add(ReachStep(h.Name, after...)); err != nil {
+			return nil, err
+		}
+		if h.Role == site.RoleManager || h.Role == site.RoleWorker || h.Role == site.RoleStandby {
+			if err := p.Add(prepare.Steps(s, h.Name)...); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := p.Validate(); err != nil {
@@ -36,11 +58,12 @@ func ReachID(hostName string) string { return "hosts/reach/" + hostName }
 
 // ReachStep connects to a host and reads its facts. It changes nothing, so
 // it is done as soon as it has read them.
-func ReachStep(hostName string) engine.Step {
+func ReachStep(hostName string, after ...string) engine.Step {
 	return &engine.Func{
 		StepID: ReachID(hostName),
 		Name:   "Connect to " + hostName,
 		On:     hostName,
+		Needs:  after,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			f, err := facts.Gather(ctx, env.Host)
 			if err != nil {
