@@ -7,9 +7,11 @@ package recipe
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
+	"github.com/collabstack/collabstack/steps/images"
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
@@ -42,6 +44,9 @@ func Build(s *site.Site) (*engine.Plan, error) {
 		}
 		if h.Role == site.RoleManager || h.Role == site.RoleWorker || h.Role == site.RoleStandby {
 			if err := p.Add(prepare.Steps(s, h.Name)...); err != nil {
+				return nil, err
+			}
+			if err := p.Add(images.Steps(s, filepath.Dir(s.StateDir), h.Name, prepare.ID("docker", h.Name))...); err != nil {
 				return nil, err
 			}
 		}
