@@ -17,6 +17,8 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/collabstack/collabstack/steps/internal/atomicfile"
 )
 
 // Store is the secrets file of one site. It is safe for concurrent use.
@@ -124,27 +126,7 @@ func (s *Store) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("save secrets: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), ".secrets-*")
-	if err != nil {
-		return fmt.Errorf("save secrets: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save secrets: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save secrets: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save secrets: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save secrets: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	if err := atomicfile.Write(s.path, data, 0o600); err != nil {
 		return fmt.Errorf("save secrets: %w", err)
 	}
 	return nil

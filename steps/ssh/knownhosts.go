@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/collabstack/collabstack/steps/internal/atomicfile"
 	"io/fs"
 	"net"
 	"os"
@@ -189,27 +190,7 @@ func (k *KnownHosts) saveLocked() error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save known hosts: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".known_hosts-*")
-	if err != nil {
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), k.path); err != nil {
+	if err := atomicfile.Write(k.path, []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("save known hosts: %w", err)
 	}
 	return nil
