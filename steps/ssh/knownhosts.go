@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
 	"io/fs"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"sync"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/collabstack/collabstack/steps/internal/atomicfile"
 )
 
 // KnownHosts pins the host key of every host on first connection (trust on
