@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/collabstack/collabstack/assets/standins"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
 	"github.com/collabstack/collabstack/steps/images"
+	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 // LocalHost is the name of this machine in every inventory.
@@ -47,6 +50,39 @@ func Build(s *site.Site) (*engine.Plan, error) {
 				return nil, err
 			}
 			if err := p.Add(images.Steps(s, filepath.Dir(s.StateDir), h.Name, prepare.ID("docker", h.Name))...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if s.Topology == site.TopologyLab || s.Topology == site.TopologyKopnik {
+		sw, err := swarm.Steps(hosts)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Add(sw...); err != nil {
+			return nil, err
+		}
+		if _, ok := s.Components[kopnik.Component]; ok {
+			var deployAfter []string
+			if s.Topology == site.TopologyLab {
+				refs, err := kopnik.ImageRefs(s)
+				if err != nil {
+					return nil, err
+				}
+				var after []string
+				for _, h := range hosts {
+					after = append(after, prepare.ID("docker", h.Name))
+				}
+				if err := p.Add(standins.LabStep(lab.OptionsFor(s, s.StateDir), refs, after)); err != nil {
+					return nil, err
+				}
+				deployAfter = append(deployAfter, standins.StepID)
+			}
+			ks, err := kopnik.Steps(s, hosts, deployAfter...)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.Add(ks...); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,72 @@
+package standins
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/lab"
+)
+
+// StepID is the ID of the lab's image step.
+const StepID = "lab/images"
+
+// LabStep makes sure every lab node has the images refs: each node first
+// tries to pull them, and what cannot be pulled (no Docker Hub) is built
+// here from Debian packages and loaded, saying loudly that stand-ins are
+// in use. It is for the lab only: real hosts pull, use a mirror or a bundle.
+func LabStep(o lab.Options, refs []string, after []string) engine.Step {
+	missingOn := func(ctx context.Context, h host.Host, container string) ([]string, error) {
+		var missing []string
+		for _, r := range refs {
+			if _, err := h.Run(ctx, "docker exec "+host.Quote(container)+" docker image inspect --format ok "+host.Quote(r), host.RunOpts{}); err != nil {
+				missing = append(missing, r)
+			}
+		}
+		return missing, nil
+	}
+	return &engine.Func{
+		StepID: StepID, Name: "Get the images onto the lab nodes", On: lab.LocalHost, Comp: lab.Component, Needs: after,
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			nodes, err := lab.List(ctx, o)
+			if err != nil {
+				return false, err
+			}
+			for _, n := range nodes {
+				if m, err := missingOn(ctx, env.Host, n.Container); err != nil || len(m) > 0 {
+					return false, err
+				}
+			}
+			return len(nodes) > 0, nil
+		},
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			nodes, err := lab.List(ctx, o)
+			if err != nil {
+				return err
+			}
+			so := Options{Host: env.Host, Out: env.Out, Lab: o}
+			for _, n := range nodes {
+				missing, _ := missingOn(ctx, env.Host, n.Container)
+				var unpulled []string
+				for _, r := range missing {
+					if _, err := env.Host.Run(ctx, "docker exec "+host.Quote(n.Container)+" docker pull -q "+host.Quote(r), host.RunOpts{}); err != nil {
+						unpulled = append(unpulled, r)
+					}
+				}
+				if len(unpulled) == 0 {
+					continue
+				}
+				env.Logf("%s cannot pull %d images; building stand-ins from Debian packages", n.Name, len(unpulled))
+				imgs, err := Build(ctx, so, unpulled...)
+				if err != nil {
+					return fmt.Errorf("build stand-ins for the lab: %w", err)
+				}
+				if err := Load(ctx, so, []string{n.Container}, imgs); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
