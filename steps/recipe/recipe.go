@@ -15,6 +15,7 @@ import (
 	"github.com/collabstack/collabstack/steps/images"
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
@@ -50,6 +51,20 @@ func Build(s *site.Site) (*engine.Plan, error) {
 				return nil, err
 			}
 			if err := p.Add(images.Steps(s, filepath.Dir(s.StateDir), h.Name, prepare.ID("docker", h.Name))...); err != nil {
+				return nil, err
+			}
+		}
+		// Routers and VPN hosts the user already has.
+		switch h.Role {
+		case site.RoleRouter:
+			if err := p.Add(network.RouterSteps(s, h.Name)...); err != nil {
+				return nil, err
+			}
+		case site.RoleVPN:
+			if err := p.Add(network.SoftEtherSteps(s, h.Name, s.StateDir)...); err != nil {
+				return nil, err
+			}
+			if err := p.Add(network.DNSSteps(s, h.Name, network.SmartDNSOptions{})...); err != nil {
 				return nil, err
 			}
 		}

@@ -58,3 +58,20 @@ func TestPrepareReachIDMatches(t *testing.T) {
 		t.Fatal("prepare.ReachID and recipe.ReachID differ")
 	}
 }
+
+func TestExistingRouterAndVPNHostsGetTheirSteps(t *testing.T) {
+	s := load(t, "single")
+	s.Hosts = append(s.Hosts,
+		site.Host{Name: "gw", Address: "10.10.0.1", Port: 22, User: "root", Role: site.RoleRouter, Auth: site.Auth{Method: site.AuthAgent}},
+		site.Host{Name: "vpn", Address: "10.10.0.3", Port: 22, User: "root", Role: site.RoleVPN, Auth: site.Auth{Method: site.AuthAgent}})
+	p, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := strings.Join(p.Order(), " ")
+	for _, want := range []string{"network/openwrt/gw/uci", "network/softether/vpn/users", "network/dns/vpn/smartdns-config"} {
+		if !strings.Contains(order, want) {
+			t.Errorf("plan lacks %s:\n%s", want, order)
+		}
+	}
+}

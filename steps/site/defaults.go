@@ -166,7 +166,7 @@ func (s *Site) defaultVMs() {
 	s.Proxmox.VMs = []VM{
 		{Name: "outer-openwrt", On: router, Kind: VMOpenWrt, Cores: 1, MemoryMB: 512, DiskGB: 1, Address: addr(1), Role: RoleRouter, Bridges: []string{n.WANBridge, n.LANBridge}},
 		{Name: "vpn-openwrt", On: router, Kind: VMOpenWrt, Cores: 1, MemoryMB: 512, DiskGB: 1, Address: addr(2), Role: RoleRouter, Bridges: []string{n.LANBridge, n.VPNBridge}},
-		{Name: "vpn-softether", On: router, Kind: VMDebian, Cores: 2, MemoryMB: 1024, DiskGB: 8, Address: addr(3), Role: RoleVPN, Bridges: []string{n.VPNBridge}},
+		{Name: "vpn-softether", On: router, Kind: VMDebian, Cores: 2, MemoryMB: 1024, DiskGB: 8, Address: addr(3), Role: RoleVPN, Bridges: []string{n.LANBridge, n.VPNBridge}},
 		{Name: "swarm-manager", On: server, Kind: VMDebian, Cores: 4, MemoryMB: 8192, DiskGB: 100, Address: addr(11), Role: RoleManager, Labels: map[string]string{NodeLabel: LabelInfra}, Bridges: []string{n.LANBridge}},
 		{Name: "swarm-worker", On: server, Kind: VMDebian, Cores: 8, MemoryMB: 32768, DiskGB: 400, Address: addr(12), Role: RoleWorker, Labels: map[string]string{NodeLabel: LabelCommon}, Bridges: []string{n.LANBridge}},
 	}
