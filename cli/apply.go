@@ -46,6 +46,12 @@ a component to the site file, run it again and it adds just that.`,
 				} else {
 					fmt.Fprintf(a.stdout, "Done: %d steps changed, %d already done, in %s.\n", sum.Changed, sum.Unchanged, sum.Elapsed.Round(1e8))
 				}
+				for _, u := range sess.URLs() {
+					fmt.Fprintf(a.stdout, "Open %s\n", u)
+				}
+				if sess.Site.TLS.Mode == "self-signed" {
+					fmt.Fprintln(a.stdout, "The certificate is self-signed: your browser will ask you to accept it.")
+				}
 				fmt.Fprintf(a.stdout, "Secrets are in %s/%s (mode 0600).\n", sess.StateDir(), install.SecretsFile)
 			}
 			return err

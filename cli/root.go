@@ -72,7 +72,7 @@ file (collabstack init) and run collabstack apply.`,
 		},
 	}
 	root.PersistentFlags().BoolVar(&a.plain, "plain", false, "plain line output without colours or full-screen UI (automatic when stdout is not a terminal)")
-	root.AddCommand(a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.secretCommand(), a.labCommand(), a.imagesCommand())
+	root.AddCommand(a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.secretCommand(), a.labCommand(), a.imagesCommand(), a.dnsCommand())
 	return root
 }
 

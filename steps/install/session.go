@@ -187,3 +187,25 @@ func lockHolder() string {
 	hn, _ := os.Hostname()
 	return fmt.Sprintf("%s@%s pid %d since %s", name, hn, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 }
+
+// URLs says where the deployed site answers, for the end of an apply.
+func (s *Session) URLs() []string {
+	if _, ok := s.Site.Components["kopnik"]; !ok {
+		return nil
+	}
+	mgr := ""
+	for _, h := range s.Site.Hosts {
+		if h.Role == site.RoleManager {
+			mgr = h.Name
+			break
+		}
+	}
+	if mgr == "" && s.Site.Topology == site.TopologyLab {
+		mgr = "lab-1"
+	}
+	urls := []string{"https://" + s.Site.Domain + "/ (once its DNS record points at the manager)"}
+	if spec, ok := s.Hosts.Spec(mgr); ok && spec.Address != "" {
+		urls = append([]string{"https://" + spec.Address + "/"}, urls...)
+	}
+	return urls
+}
