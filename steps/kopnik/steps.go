@@ -198,7 +198,7 @@ func (c checkout) apply(ctx context.Context, env *engine.Env) error {
 	dir := host.Quote(c.dir)
 	cmd := "mkdir -p " + dir + " && cd " + dir + " && { [ -d .git ] || git init -q; } && git fetch -q " + host.Quote(src) + " " + host.Quote(c.ref) + " && git checkout -q -f " + host.Quote(target)
 	if _, err := env.Sudo(ctx, cmd); err != nil {
-		return engine.WithHint(fmt.Errorf("fetch %s from %s: %w", c.what, c.repo, err), "check components.kopnik.options (%s repo and ref) and that the host reaches the repository", c.what)
+		return engine.WithHint(fmt.Errorf("fetch %s from %s: %w", c.what, c.repo, err), "check components.kopnik.options (%s repo and ref) and that the host reaches the repository; without internet access, clone it on this machine and give its path as the repo option: collabstack uploads it", c.what)
 	}
 	return nil
 }
