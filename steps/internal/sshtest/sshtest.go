@@ -259,25 +259,7 @@ func (s *Server) FreezeConnections() (thaw func()) {
 	if s.cmd == nil {
 		return func() {}
 	}
-	var frozen []int
-	master := s.cmd.Process.Pid
-	seen := map[int]bool{master: true}
-	for {
-		added := false
-		for p, parent := range processParents() {
-			if seen[parent] && !seen[p] {
-				seen[p] = true
-				added = true
-				if isSSHD(p) {
-					syscall.Kill(p, syscall.SIGSTOP)
-					frozen = append(frozen, p)
-				}
-			}
-		}
-		if !added {
-			break
-		}
-	}
+	frozen := stopSSHDDescendants(s.cmd.Process.Pid)
 	return func() {
 		for _, p := range frozen {
 			syscall.Kill(p, syscall.SIGCONT)
@@ -353,24 +335,7 @@ func (s *Server) Spec(name string) host.Spec {
 // none forks a child the scan would miss.
 func killTree(pid int) {
 	syscall.Kill(pid, syscall.SIGSTOP)
-	kill := []int{pid}
-	seen := map[int]bool{pid: true}
-	for {
-		added := false
-		for p, parent := range processParents() {
-			if seen[parent] && !seen[p] {
-				seen[p] = true
-				added = true
-				if isSSHD(p) {
-					syscall.Kill(p, syscall.SIGSTOP)
-					kill = append(kill, p)
-				}
-			}
-		}
-		if !added {
-			break
-		}
-	}
+	kill := append([]int{pid}, stopSSHDDescendants(pid)...)
 	for _, p := range kill {
 		syscall.Kill(p, syscall.SIGKILL)
 	}
@@ -409,4 +374,27 @@ func processParents() map[int]int {
 		}
 	}
 	return out
+}
+
+// stopSSHDDescendants stops (SIGSTOP) every sshd process below root and
+// returns their pids; a stopped process forks no child the scan would miss.
+func stopSSHDDescendants(root int) []int {
+	var stopped []int
+	seen := map[int]bool{root: true}
+	for {
+		added := false
+		for p, parent := range processParents() {
+			if seen[parent] && !seen[p] {
+				seen[p] = true
+				added = true
+				if isSSHD(p) {
+					syscall.Kill(p, syscall.SIGSTOP)
+					stopped = append(stopped, p)
+				}
+			}
+		}
+		if !added {
+			return stopped
+		}
+	}
 }
