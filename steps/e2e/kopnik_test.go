@@ -29,7 +29,7 @@ func dialer(known string, redact func(string) string) (engine.Dialer, error) {
 
 // gitRepo makes a local git repository with files, as the upstream
 // kp-server and kp-client stand in for (no network here).
-func gitRepo(t *testing.T, files map[string]string) string {
+func gitRepo(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, body := range files {
@@ -59,7 +59,7 @@ const crossbarConfig = `{"version": 2, "workers": [{"type": "router",
  "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080}, "paths": {"ws": {"type": "websocket", "auth": {"anonymous": {"type": "static", "role": "anonymous"}}}}}]}]}
 `
 
-func needDocker(t *testing.T) {
+func needDocker(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

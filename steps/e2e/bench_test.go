@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/lab"
+)
+
+// busyClock measures the wall time during which at least one remote
+// operation is in flight: what is left of an apply is collabstack's own
+// overhead (planning, checks' logic, journal, scheduling).
+type busyClock struct {
+	mu       sync.Mutex
+	inflight int
+	since    time.Time
+	busy     time.Duration
+}
+
+func (c *busyClock) start() {
+	c.mu.Lock()
+	if c.inflight == 0 {
+		c.since = time.Now()
+	}
+	c.inflight++
+	c.mu.Unlock()
+}
+
+func (c *busyClock) stop() {
+	c.mu.Lock()
+	c.inflight--
+	if c.inflight == 0 {
+		c.busy += time.Since(c.since)
+	}
+	c.mu.Unlock()
+}
+
+func (c *busyClock) take() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.busy
+	c.busy = 0
+	return b
+}
+
+type timedHost struct {
+	host.Host
+	c *busyClock
+}
+
+func (t timedHost) Run(ctx context.Context, cmd string, o host.RunOpts) (string, error) {
+	t.c.start()
+	defer t.c.stop()
+	return t.Host.Run(ctx, cmd, o)
+}
+
+func (t timedHost) Upload(ctx context.Context, p string, d []byte, m fs.FileMode, owner string) error {
+	t.c.start()
+	defer t.c.stop()
+	return t.Host.Upload(ctx, p, d, m, owner)
+}
+
+func (t timedHost) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	t.c.start()
+	defer t.c.stop()
+	return t.Host.ReadFile(ctx, p)
+}
+
+// BenchmarkKopnikLab: a fresh install of the kopnik preset on a 2-node lab,
+// split into waiting on remote commands and collabstack's own overhead,
+// then the no-op re-run. Run with: go test -run XXX -bench KopnikLab -benchtime 1x ./steps/e2e/
+func BenchmarkKopnikLab(b *testing.B) {
+	needDocker(b)
+	ctx := context.Background()
+	server := gitRepo(b, map[string]string{"package.json": `{"name": "s", "version": "1.0.0", "scripts": {"start": "node server.js"}}`, "server.js": fakeServer})
+	client := gitRepo(b, map[string]string{
+		"package.json":          `{"name": "c", "version": "1.0.0", "scripts": {"build": "node build.js"}}`,
+		"build.js":              `require("fs").mkdirSync("dist", {recursive: true}); require("fs").writeFileSync("dist/index.html", "ok\n");`,
+		".crossbar/config.json": crossbarConfig,
+	})
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		sitePath := filepath.Join(dir, "site.yaml")
+		os.WriteFile(sitePath, []byte(fmt.Sprintf(`version: 1
+topology: lab
+domain: kopnik.test
+admin_email: admin@kopnik.test
+lab: {nodes: 2, network: cs-bench-%d, image: docker}
+prepare: {node: distro}
+components:
+  kopnik:
+    options: {server_repo: %s, client_repo: %s}
+`, os.Getpid()%100000, server, client)), 0o600)
+		clock := &busyClock{}
+		timed := func(known string, redact func(string) string) (engine.Dialer, error) {
+			d, err := dialer(known, redact)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context, spec host.Spec, inv *engine.Inventory) (host.Host, error) {
+				h, err := d(ctx, spec, inv)
+				if err != nil {
+					return nil, err
+				}
+				return timedHost{Host: h, c: clock}, nil
+			}, nil
+		}
+		sess, err := install.Open(sitePath, install.Options{Dialer: timed})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lo := lab.OptionsFor(sess.Site, sess.StateDir())
+		start := time.Now()
+		if _, err := sess.Run(ctx, install.RunOptions{Command: "apply"}); err != nil {
+			b.Fatal(err)
+		}
+		fresh, waited := time.Since(start), clock.take()
+		start = time.Now()
+		sum, err := sess.Run(ctx, install.RunOptions{Command: "apply"})
+		if err != nil || sum.Changed != 0 {
+			b.Fatalf("no-op re-run: %+v %v", sum, err)
+		}
+		noop, noopWaited := time.Since(start), clock.take()
+		sess.Close()
+		lab.Down(ctx, lo, true)
+		b.ReportMetric(fresh.Seconds(), "fresh-s")
+		b.ReportMetric(waited.Seconds(), "fresh-remote-s")
+		b.ReportMetric((fresh - waited).Seconds(), "fresh-overhead-s")
+		b.ReportMetric(noop.Seconds(), "noop-rerun-s")
+		b.ReportMetric((noop - noopWaited).Seconds(), "noop-overhead-s")
+		b.Logf("fresh install %.1fs: %.1fs waiting on remote commands, %.1fs collabstack's own; no-op re-run %.1fs (%.2fs own)", fresh.Seconds(), waited.Seconds(), (fresh - waited).Seconds(), noop.Seconds(), (noop - noopWaited).Seconds())
+	}
+}
