@@ -181,6 +181,18 @@ components:
 		}
 	}
 
+	// The shared services: the registry answers, Portainer runs on the
+	// manager with its agent on every node.
+	if out := curl("http://127.0.0.1:5000/v2/ -o /dev/null -w '%{http_code}'"); out != "200" {
+		t.Errorf("the registry answers %q", out)
+	}
+	if out, err := run("docker service ps shared_agent --filter desired-state=running --format '{{.Node}}' | sort | tr '\\n' ' '"); err != nil || strings.TrimSpace(out) != "lab-1 lab-2" {
+		t.Errorf("portainer agents run on %q (%v), want lab-1 and lab-2", out, err)
+	}
+	if out, err := run("docker service ps shared_portainer --filter desired-state=running --format '{{.Node}}'"); err != nil || strings.TrimSpace(out) != "lab-1" {
+		t.Errorf("portainer runs on %q (%v), want lab-1", out, err)
+	}
+
 	// Nothing changed: nothing to do.
 	sum, err = sess.Run(ctx, install.RunOptions{Command: "apply"})
 	if err != nil || sum.Changed != 0 {
@@ -226,7 +238,7 @@ components:
 		t.Errorf("apply after the re-run: %+v %v", sum, err)
 	}
 	mgr2, _ := sess2.Hosts.Get(ctx, "lab-1")
-	services, _ := mgr2.Run(ctx, "docker service ls --format '{{.Name}}'", host.RunOpts{})
+	services, _ := mgr2.Run(ctx, "docker service ls --format '{{.Name}}' | grep ^kopnik_", host.RunOpts{})
 	if n := len(strings.Fields(services)); n != 6 {
 		t.Errorf("want the 6 kopnik services once each, got %d: %s", n, services)
 	}

@@ -70,36 +70,8 @@ func Build(s *site.Site) (*engine.Plan, error) {
 		}
 	}
 	if s.Topology == site.TopologyLab || s.Topology == site.TopologyKopnik {
-		sw, err := swarm.Steps(hosts)
-		if err != nil {
+		if err := addSwarm(p, s, hosts); err != nil {
 			return nil, err
-		}
-		if err := p.Add(sw...); err != nil {
-			return nil, err
-		}
-		if _, ok := s.Components[kopnik.Component]; ok {
-			var deployAfter []string
-			if s.Topology == site.TopologyLab {
-				refs, err := kopnik.ImageRefs(s)
-				if err != nil {
-					return nil, err
-				}
-				var after []string
-				for _, h := range hosts {
-					after = append(after, prepare.ID("docker", h.Name))
-				}
-				if err := p.Add(standins.LabStep(lab.OptionsFor(s, s.StateDir), refs, after)); err != nil {
-					return nil, err
-				}
-				deployAfter = append(deployAfter, standins.StepID)
-			}
-			ks, err := kopnik.Steps(s, hosts, deployAfter...)
-			if err != nil {
-				return nil, err
-			}
-			if err := p.Add(ks...); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if err := p.Validate(); err != nil {
@@ -129,4 +101,53 @@ func ReachStep(hostName string, after ...string) engine.Step {
 			return true, nil
 		},
 	}
+}
+
+// addSwarm adds the swarm, its shared services and the components' stacks.
+// In the lab, images that cannot be pulled are built as stand-ins first.
+func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
+	sw, err := swarm.Steps(hosts)
+	if err != nil {
+		return err
+	}
+	if err := p.Add(sw...); err != nil {
+		return err
+	}
+	mgr, _, _ := swarm.Members(hosts)
+	_, withKopnik := s.Components[kopnik.Component]
+	var deployAfter []string
+	if s.Topology == site.TopologyLab {
+		var refs []string
+		for _, r := range swarm.SharedImages {
+			refs = append(refs, r)
+		}
+		if withKopnik {
+			kr, err := kopnik.ImageRefs(s)
+			if err != nil {
+				return err
+			}
+			refs = append(refs, kr...)
+		}
+		var after []string
+		for _, h := range hosts {
+			after = append(after, prepare.ID("docker", h.Name))
+		}
+		if err := p.Add(standins.LabStep(lab.OptionsFor(s, s.StateDir), refs, after)); err != nil {
+			return err
+		}
+		deployAfter = append(deployAfter, standins.StepID)
+	}
+	if err := p.Add(swarm.SharedSteps(mgr.Name, deployAfter...)...); err != nil {
+		return err
+	}
+	if withKopnik {
+		ks, err := kopnik.Steps(s, hosts, deployAfter...)
+		if err != nil {
+			return err
+		}
+		if err := p.Add(ks...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,70 @@
+package swarm
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"text/template"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/templates"
+)
+
+// Shared-service step IDs.
+const (
+	SharedSecretID = "swarm/shared/secret"
+	SharedID       = "swarm/shared"
+)
+
+// PortainerPasswordSecret names Portainer's admin password in the secrets file.
+const PortainerPasswordSecret = "portainer-admin-password"
+
+// SharedImages are the shared services' images, pinned.
+var SharedImages = map[string]string{
+	"registry":  "registry:2.8.3",
+	"agent":     "portainer/agent:2.21.5",
+	"portainer": "portainer/portainer-ce:2.21.5",
+}
+
+// RenderShared renders the shared stack.
+func RenderShared() (Stack, error) {
+	src, err := templates.FS.ReadFile("swarm/shared.yaml.tmpl")
+	if err != nil {
+		return Stack{}, err
+	}
+	t, err := template.New("shared").Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return Stack{}, err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, map[string]any{"Images": SharedImages}); err != nil {
+		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
+	}
+	return Stack{Name: "shared", Files: map[string][]byte{"stack.yaml": b.Bytes()}}, nil
+}
+
+// SharedSteps deploy the registry and Portainer (admin password generated
+// into the secrets file, handed over as a swarm secret) on the manager;
+// the deploy also comes after deployAfter.
+func SharedSteps(manager string, deployAfter ...string) []engine.Step {
+	return []engine.Step{
+		&engine.Func{
+			StepID: SharedSecretID, Name: "Create Portainer's admin password as a swarm secret", On: manager, Comp: Component, Needs: []string{InitID},
+			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+				_, err := env.Host.Run(ctx, "docker secret inspect --format ok portainer_admin_password", host.RunOpts{Sudo: true})
+				return err == nil, nil
+			},
+			ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+				pw, err := env.Secrets.Password(PortainerPasswordSecret, 24)
+				if err != nil {
+					return err
+				}
+				_, err = env.Host.Run(ctx, "docker secret create portainer_admin_password -", host.RunOpts{Sudo: true, Stdin: []byte(pw), Output: env.Out})
+				return err
+			},
+		},
+		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID}, deployAfter...),
+			func(context.Context, *engine.Env) (Stack, error) { return RenderShared() }),
+	}
+}

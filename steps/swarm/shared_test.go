@@ -1,0 +1,40 @@
+package swarm
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
+	st, err := RenderShared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ServiceNames(st.Files["stack.yaml"]), ","); got != "agent,portainer,registry" {
+		t.Fatalf("services %s", got)
+	}
+	for _, img := range SharedImages {
+		if !strings.Contains(string(st.Files["stack.yaml"]), img) || strings.HasSuffix(img, ":latest") {
+			t.Errorf("image %s missing or unpinned", img)
+		}
+	}
+	if out, err := exec.Command("docker", "stack", "config", "--help").CombinedOutput(); err != nil {
+		t.Skipf("this docker client has no `stack config`: %s", out)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "stack.yaml"), st.Files["stack.yaml"], 0o600)
+	cmd := exec.Command("docker", "stack", "config", "-c", "stack.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker stack config: %v\n%s", err, out)
+	}
+}
+
+func TestServiceNamesOfBadYAML(t *testing.T) {
+	if ServiceNames([]byte("services: [")) != nil {
+		t.Fatal("bad YAML gave services")
+	}
+}
