@@ -14,6 +14,7 @@ import (
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/ssh"
 )
 
 // busyClock measures the wall time during which at least one remote
@@ -102,7 +103,7 @@ components:
 `, os.Getpid()%100000, server, client)), 0o600)
 		clock := &busyClock{}
 		timed := func(known string, redact func(string) string) (engine.Dialer, error) {
-			d, err := dialer(known, redact)
+			d, err := ssh.DialerFor(known, redact)
 			if err != nil {
 				return nil, err
 			}

@@ -19,14 +19,6 @@ import (
 	"github.com/collabstack/collabstack/steps/ssh"
 )
 
-func dialer(known string, redact func(string) string) (engine.Dialer, error) {
-	k, err := ssh.Open(known)
-	if err != nil {
-		return nil, err
-	}
-	return ssh.Dialer(k, redact), nil
-}
-
 // gitRepo makes a local git repository with files, as the upstream
 // kp-server and kp-client stand in for (no network here).
 func gitRepo(t testing.TB, files map[string]string) string {
@@ -100,7 +92,7 @@ components:
 	if err := os.WriteFile(sitePath, []byte(siteYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := install.Open(sitePath, install.Options{Dialer: dialer})
+	sess, err := install.Open(sitePath, install.Options{Dialer: ssh.DialerFor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +217,7 @@ components:
 	cmd.Wait()
 	t.Logf("killed collabstack after %s:\n%s", delay, childOut.String())
 
-	sess2, err := install.Open(sitePath, install.Options{Dialer: dialer})
+	sess2, err := install.Open(sitePath, install.Options{Dialer: ssh.DialerFor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // benchOptions: n small remote steps on "main", each checking for and then
 // writing its own file with one command.
 func benchOptions(dir string, n int) Options {
-	return Options{Dialer: sshDialer, Build: func(s *Session) (*engine.Plan, error) {
+	return Options{Dialer: ssh.DialerFor, Build: func(s *Session) (*engine.Plan, error) {
 		p := engine.NewPlan()
 		for i := 0; i < n; i++ {
 			path := host.Quote(filepath.Join(dir, fmt.Sprintf("f-%03d", i)))

@@ -39,19 +39,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func sshDialer(known string, redact func(string) string) (engine.Dialer, error) {
-	k, err := ssh.Open(known)
-	if err != nil {
-		return nil, err
-	}
-	return ssh.Dialer(k, redact), nil
-}
-
 // testOptions builds a plan of n file-writing steps on host "main": each
 // writes its own file in dir (checking for it first), chained in pairs so
 // some run in parallel.
 func testOptions(dir string, n int) Options {
-	return Options{Dialer: sshDialer, Build: func(s *Session) (*engine.Plan, error) {
+	return Options{Dialer: ssh.DialerFor, Build: func(s *Session) (*engine.Plan, error) {
 		p := engine.NewPlan()
 		for i := 0; i < n; i++ {
 			path := filepath.Join(dir, fmt.Sprintf("step-%03d", i))

@@ -350,3 +350,13 @@ func isPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
+
+// DialerFor opens the pinned host keys at knownHosts and returns the
+// engine's dialer over SSH: the shape install.Options.Dialer takes.
+func DialerFor(knownHosts string, redact func(string) string) (engine.Dialer, error) {
+	known, err := Open(knownHosts)
+	if err != nil {
+		return nil, err
+	}
+	return Dialer(known, redact), nil
+}
