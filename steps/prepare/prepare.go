@@ -11,20 +11,17 @@
 package prepare
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"text/template"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
-	"github.com/collabstack/collabstack/templates"
 )
 
 // Component is the --only name of the prepare steps.
@@ -113,9 +110,7 @@ func StepsWith(s *site.Site, hostName string, o Options) []engine.Step {
 	}
 	reach := ReachID(hostName)
 	id := func(what string) string { return ID(what, hostName) }
-	fixed := func(data map[string]any) func(context.Context, *engine.Env) (map[string]any, []byte, error) {
-		return func(context.Context, *engine.Env) (map[string]any, []byte, error) { return data, nil, nil }
-	}
+	fixed := script.Fixed
 	withSecret := func(name string, data map[string]any) func(context.Context, *engine.Env) (map[string]any, []byte, error) {
 		return func(_ context.Context, env *engine.Env) (map[string]any, []byte, error) {
 			if env.Secrets == nil {
@@ -204,55 +199,9 @@ func ourKey(env *engine.Env, hostName string) (string, string, error) {
 	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " collabstack", login, nil
 }
 
-// checkTodo is the exit status of a check that found work to do.
-const checkTodo = 100
-
-type dataFunc func(ctx context.Context, env *engine.Env) (map[string]any, []byte, error)
-
-// scriptStep runs templates/prepare/<name> (after lib.sh) as root: MODE=check
-// for Check, MODE=apply for Apply. A nil data map (from dataFunc) means
-// there is nothing to do on this host.
-func scriptStep(id, title, hostName string, needs []string, name string, data dataFunc) engine.Step {
-	run := func(ctx context.Context, env *engine.Env, mode string) (bool, error) {
-		d, stdin, err := data(ctx, env)
-		if err != nil {
-			return false, err
-		}
-		if d == nil {
-			return true, nil
-		}
-		script, err := Render(name, d)
-		if err != nil {
-			return false, err
-		}
-		opts := host.RunOpts{Sudo: true, Stdin: stdin, Env: map[string]string{"MODE": mode}}
-		if mode == "apply" {
-			opts.Output = env.Out
-		}
-		out, err := env.Host.Run(ctx, script, opts)
-		var ee *host.ExitError
-		switch {
-		case err == nil:
-			return true, nil
-		case mode == "check" && errors.As(err, &ee) && ee.Code == checkTodo:
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				if strings.HasPrefix(line, "todo: ") {
-					env.Logf("%s", strings.TrimPrefix(line, "todo: "))
-				}
-			}
-			return false, nil
-		default:
-			return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(title[:1])+title[1:], err), "the output above shows the failing command; fix it on %s and run apply again (finished steps are skipped)", hostName)
-		}
-	}
-	return &engine.Func{
-		StepID: id, Name: title, On: hostName, Needs: needs, Comp: Component,
-		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) { return run(ctx, env, "check") },
-		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			_, err := run(ctx, env, "apply")
-			return err
-		},
-	}
+// scriptStep runs templates/prepare/<name> through steps/script.
+func scriptStep(id, title, hostName string, needs []string, name string, data script.Data) engine.Step {
+	return script.Step(script.Spec{ID: id, Title: title, Host: hostName, Needs: needs, Component: Component, Path: "prepare/" + name, Data: data})
 }
 
 // nvmStep installs nvm and Node for the admin user; with an nvm tarball it
@@ -286,26 +235,9 @@ func nvmStep(id, hostName string, needs []string, admin, version string, o Optio
 	return step
 }
 
-// Render renders a prepare script: lib.sh, then templates/prepare/<name>
-// filled with data (values are shell-quoted with q).
+// Render renders templates/prepare/<name> behind the shared script head.
 func Render(name string, data map[string]any) (string, error) {
-	lib, err := templates.FS.ReadFile("prepare/lib.sh")
-	if err != nil {
-		return "", fmt.Errorf("read prepare/lib.sh: %w", err)
-	}
-	text, err := templates.FS.ReadFile("prepare/" + name)
-	if err != nil {
-		return "", fmt.Errorf("read template prepare/%s: %w", name, err)
-	}
-	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(string(lib) + "\n" + string(text))
-	if err != nil {
-		return "", fmt.Errorf("parse template prepare/%s: %w", name, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("render template prepare/%s: %w", name, err)
-	}
-	return b.String(), nil
+	return script.Render("prepare/"+name, data)
 }
 
 // Scripts lists the step scripts (for the shellcheck test).

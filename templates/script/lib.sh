@@ -1,5 +1,5 @@
 #!/bin/sh
-# Shared head of every prepare script (steps/prepare renders it in front of
+# Shared head of every step script (steps/script renders it in front of
 # the step's own script). MODE=check only reads: it exits 0 when the job is
 # done, or prints "todo: why" and exits 100 when it is not. MODE=apply
 # does what is missing. Any other exit status is an error.
