@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"text/template"
 
+	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 	"github.com/collabstack/collabstack/templates"
@@ -24,7 +25,7 @@ func Render(s *site.Site, o Options) (swarm.Stack, error) {
 	}
 	data := map[string]any{
 		"Domain": s.Domain, "Images": imgs, "StartCommand": o.StartCommand,
-		"ServerDir": p.ServerDir, "ClientDir": p.ClientDir, "TLSDir": p.TLSDir,
+		"ServerDir": p.ServerDir, "ClientDir": p.ClientDir, "TLSDir": p.TLSDir, "Webroot": acme.Webroot,
 		"VisualizerPort": o.VisualizerPort,
 	}
 	conf, err := render("kopnik/nginx.conf.tmpl", data)

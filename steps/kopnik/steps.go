@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/prepare"
@@ -106,12 +107,13 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				return err == nil && certValidFor(cert, s.Domain), err
 			},
 			func(ctx context.Context, env *engine.Env) error {
-				if s.TLS.Mode != site.TLSSelfSigned {
-					return engine.WithHint(fmt.Errorf("tls.mode %s: Let's Encrypt for the kopnik preset is not built yet", s.TLS.Mode),
-						"use tls.mode: self-signed for now, or put fullchain.pem and privkey.pem for %s in %s on %s yourself; this step then finds them", s.Domain, p.TLSDir, m)
-				}
+				// With Let's Encrypt this is the placeholder nginx starts
+				// on; the tls steps replace it once nginx answers HTTP-01.
 				cert, key, err := selfSigned(s.Domain)
 				if err != nil {
+					return err
+				}
+				if _, err := env.Sudo(ctx, "mkdir -p "+host.Quote(acme.Webroot)); err != nil {
 					return err
 				}
 				if err := env.Host.Upload(ctx, p.TLSDir+"/privkey.pem", key, 0o600, "root"); err != nil {
@@ -135,6 +137,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 		swarm.DeployStep(DeployID, "Deploy the kopnik stack", m, Component, append([]string{swarm.ReadyID, BuildID, TLSID, SecretID}, deployAfter...),
 			func(context.Context, *engine.Env) (swarm.Stack, error) { return Render(s, o) }),
 	}
+	steps = append(steps, acme.Steps(s, m, acme.Cert{Name: Component, Domains: []string{s.Domain}, Dir: p.TLSDir, Service: Component + "_nginx"}, DeployID)...)
 	return steps, nil
 }
 

@@ -86,6 +86,33 @@ type Site struct {
 // TLS says how the edge gets its certificates.
 type TLS struct {
 	Mode string `yaml:"mode,omitempty"`
+	// ACMEServer replaces Let's Encrypt's directory URL with another ACME
+	// CA's (a company CA such as step-ca, or Pebble in tests).
+	ACMEServer string `yaml:"acme_server,omitempty"`
+	// ACMECA is a PEM file on this machine with the CA that signed the
+	// ACME server's own HTTPS certificate, when it is not publicly trusted.
+	ACMECA string `yaml:"acme_ca,omitempty"`
+}
+
+// Let's Encrypt's ACME directories.
+const (
+	LetsEncryptDirectory        = "https://acme-v02.api.letsencrypt.org/directory"
+	LetsEncryptStagingDirectory = "https://acme-staging-v02.api.letsencrypt.org/directory"
+)
+
+// ACMEDirectory is the ACME server the site's certificates come from; ""
+// for self-signed.
+func (t TLS) ACMEDirectory() string {
+	switch {
+	case t.Mode == TLSSelfSigned:
+		return ""
+	case t.ACMEServer != "":
+		return t.ACMEServer
+	case t.Mode == TLSLetsEncryptStaging:
+		return LetsEncryptStagingDirectory
+	default:
+		return LetsEncryptDirectory
+	}
 }
 
 // Host is a machine collabstack reaches over SSH.

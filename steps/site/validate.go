@@ -1,9 +1,12 @@
 package site
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net/mail"
 	"net/netip"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 )
@@ -54,9 +57,10 @@ func (s *Site) Validate(catalog Catalog) error {
 	}
 	if !contains(TLSModes, s.TLS.Mode) {
 		es.add("tls.mode", didYouMean(s.TLS.Mode, TLSModes), "%q is not a TLS mode", s.TLS.Mode)
-	} else if s.TLS.Mode != TLSSelfSigned && s.Domain != "" && isReservedDomain(s.Domain) {
+	} else if s.TLS.Mode != TLSSelfSigned && s.TLS.ACMEServer == "" && s.Domain != "" && isReservedDomain(s.Domain) {
 		es.add("tls.mode", "use tls.mode: self-signed, or a domain you own", "Let's Encrypt cannot issue a certificate for %q, a reserved name", s.Domain)
 	}
+	s.validateACME(&es)
 	s.validateHosts(&es)
 	s.validateTopology(&es)
 	s.validateImages(&es)
@@ -370,6 +374,26 @@ func (s *Site) validateComponents(es *Errors, catalog Catalog) {
 		}
 		if c.Placement != "" && c.Placement != LabelInfra && c.Placement != LabelCommon {
 			es.add(p+".placement", "use infra or common", "%q is not a placement", c.Placement)
+		}
+	}
+}
+
+func (s *Site) validateACME(es *Errors) {
+	if s.TLS.ACMEServer != "" {
+		u, err := url.Parse(s.TLS.ACMEServer)
+		if err != nil || u.Scheme != "https" || u.Host == "" {
+			es.add("tls.acme_server", "give the https:// URL of the ACME directory, such as https://ca.example.org/acme/acme/directory", "%q is not an https URL", s.TLS.ACMEServer)
+		}
+		if s.TLS.Mode == TLSSelfSigned {
+			es.add("tls.acme_server", "remove it, or set tls.mode: letsencrypt to get certificates from that server", "is set but tls.mode is self-signed")
+		}
+	}
+	if s.TLS.ACMECA != "" {
+		data, err := os.ReadFile(ExpandHome(s.TLS.ACMECA))
+		if err != nil {
+			es.add("tls.acme_ca", "give the path of a PEM file on this machine", "cannot read %s: %v", s.TLS.ACMECA, err)
+		} else if p := x509.NewCertPool(); !p.AppendCertsFromPEM(data) {
+			es.add("tls.acme_ca", "give a PEM file with at least one CERTIFICATE block", "%s holds no certificate", s.TLS.ACMECA)
 		}
 	}
 }
