@@ -7,6 +7,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/images"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 func (a *app) imagesCommand() *cobra.Command {
@@ -37,5 +38,35 @@ loads it on every host, once.`,
 	}
 	save.Flags().StringVarP(&output, "output", "o", "collabstack-images.tar", "the bundle file")
 	cmd.AddCommand(save)
+	cmd.AddCommand(&cobra.Command{
+		Use:   "push IMAGE...",
+		Short: "Copy images built on this machine into the site's registry, for your own stacks",
+		Long: `Images you build yourself (docker build here) reach the swarm through the
+site's registry on the manager: push saves them here, loads them on the
+manager and pushes them to the registry (HTTPS with the site's CA, password
+in the secrets file). Every node can then pull the printed names.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sess, err := a.open()
+			if err != nil {
+				return err
+			}
+			defer sess.Close()
+			mgr, addr, err := sess.Manager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := func(line string) { fmt.Fprintln(a.stdout, line) }
+			pushed, err := images.Push(cmd.Context(), host.NewLocal("local"), mgr, swarm.RegistryAddress(addr), args, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, "Use these names in your stacks:")
+			for _, p := range pushed {
+				fmt.Fprintln(a.stdout, "  "+p)
+			}
+			return nil
+		},
+	})
 	return cmd
 }

@@ -173,11 +173,37 @@ components:
 		}
 	}
 
-	// The shared services: the registry answers, Portainer runs on the
-	// manager with its agent on every node.
-	if out := curl("http://127.0.0.1:5000/v2/ -o /dev/null -w '%{http_code}'"); out != "200" {
-		t.Errorf("the registry answers %q", out)
+	// The shared services: an image built here goes through `collabstack
+	// images push` into the registry (HTTPS from the site's CA, a
+	// password) and a service on the worker runs it; Portainer runs on
+	// the manager with its agent on every node.
+	bin := filepath.Join(dir, "collabstack")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/collabstack/collabstack").CombinedOutput(); err != nil {
+		t.Fatalf("build collabstack: %v %s", err, out)
 	}
+	ref := sleeperImage(t, dir)
+	out, err := exec.Command(bin, "images", "push", "--config", sitePath, ref).CombinedOutput()
+	if err != nil {
+		t.Fatalf("images push: %v\n%s", err, out)
+	}
+	pushed := strings.TrimSpace(string(out)[strings.LastIndex(string(out), "\n  ")+1:])
+	if out, err := run("curl -s -o /dev/null -w '%{http_code}' --cacert /etc/docker/certs.d/$(ls /etc/docker/certs.d)/ca.crt https://$(ls /etc/docker/certs.d)/v2/"); err != nil || out != "401" {
+		t.Errorf("the registry answers %q to a request without its password, want 401 (%v)", out, err)
+	}
+	if _, err := run("docker service create --detach --with-registry-auth --name e2e-pushed --constraint node.hostname==lab-2 " + host.Quote(pushed)); err != nil {
+		t.Fatalf("run the pushed image on the worker: %v", err)
+	}
+	state := ""
+	for i := 0; i < 60 && state != "Running"; i++ {
+		state, _ = run("docker service ps e2e-pushed --format '{{.CurrentState}}' | head -n1 | cut -d' ' -f1")
+		state = strings.TrimSpace(state)
+		time.Sleep(time.Second)
+	}
+	if state != "Running" {
+		ps, _ := run("docker service ps e2e-pushed --no-trunc")
+		t.Errorf("the pushed image does not run on the worker:\n%s", ps)
+	}
+	run("docker service rm e2e-pushed")
 	if out, err := run("docker service ps shared_agent --filter desired-state=running --format '{{.Node}}' | sort | tr '\\n' ' '"); err != nil || strings.TrimSpace(out) != "lab-1 lab-2" {
 		t.Errorf("portainer agents run on %q (%v), want lab-1 and lab-2", out, err)
 	}
@@ -199,10 +225,6 @@ components:
 	}
 	changed := strings.Replace(siteYAML, "options: {", "options: {visualizer_port: 8091, ", 1)
 	os.WriteFile(sitePath, []byte(changed), 0o600)
-	bin := filepath.Join(dir, "collabstack")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/collabstack/collabstack").CombinedOutput(); err != nil {
-		t.Fatalf("build collabstack: %v %s", err, out)
-	}
 	cmd := exec.Command(bin, "apply", "--config", sitePath, "--yes", "--plain")
 	var childOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &childOut, &childOut
@@ -253,4 +275,27 @@ components:
 	if code != "200" {
 		t.Errorf("the changed option did not reach the stack: visualizer on 8091 answers %q", code)
 	}
+}
+
+// sleeperImage builds a tiny image here: one static Go program that
+// sleeps, imported into the local dockerd, as a user's own image would be.
+func sleeperImage(t *testing.T, dir string) string {
+	t.Helper()
+	src := filepath.Join(dir, "sleeper")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nimport \"time\"\n\nfunc main() { time.Sleep(1000 * time.Hour) }\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module sleeper\n\ngo 1.21\n"), 0o644)
+	build := exec.Command("go", "build", "-o", "rootfs/sleeper", ".")
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the sleeper: %v %s", err, out)
+	}
+	const ref = "collabstack-e2e/sleeper:1"
+	cmd := exec.Command("sh", "-c", "tar -C rootfs -c . | docker import --change 'ENTRYPOINT [\"/sleeper\"]' - "+ref)
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("import the sleeper image: %v %s", err, out)
+	}
+	return ref
 }

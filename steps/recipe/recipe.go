@@ -113,7 +113,6 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err := p.Add(sw...); err != nil {
 		return err
 	}
-	mgr, _, _ := swarm.Members(hosts)
 	_, withKopnik := s.Components[kopnik.Component]
 	var deployAfter []string
 	if s.Topology == site.TopologyLab {
@@ -137,7 +136,11 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 		}
 		deployAfter = append(deployAfter, standins.StepID)
 	}
-	if err := p.Add(swarm.SharedSteps(mgr.Name, deployAfter...)...); err != nil {
+	shared, err := swarm.SharedSteps(hosts, deployAfter...)
+	if err != nil {
+		return err
+	}
+	if err := p.Add(shared...); err != nil {
 		return err
 	}
 	if withKopnik {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -38,17 +39,23 @@ func RenderShared() (Stack, error) {
 		return Stack{}, err
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, map[string]any{"Images": SharedImages}); err != nil {
+	if err := t.Execute(&b, map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir}); err != nil {
 		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
 	}
 	return Stack{Name: "shared", Files: map[string][]byte{"stack.yaml": b.Bytes()}}, nil
 }
 
-// SharedSteps deploy the registry and Portainer (admin password generated
-// into the secrets file, handed over as a swarm secret) on the manager;
+// SharedSteps deploy the registry (HTTPS from the site's CA, password in
+// the secrets file) and Portainer (admin password generated into the
+// secrets file, handed over as a swarm secret) on the manager of hosts;
 // the deploy also comes after deployAfter.
-func SharedSteps(manager string, deployAfter ...string) []engine.Step {
-	return []engine.Step{
+func SharedSteps(hosts []site.Host, deployAfter ...string) ([]engine.Step, error) {
+	mgr, workers, err := Members(hosts)
+	if err != nil {
+		return nil, err
+	}
+	manager := mgr.Name
+	steps := []engine.Step{
 		&engine.Func{
 			StepID: SharedSecretID, Name: "Create Portainer's admin password as a swarm secret", On: manager, Comp: Component, Needs: []string{InitID},
 			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
@@ -64,7 +71,8 @@ func SharedSteps(manager string, deployAfter ...string) []engine.Step {
 				return err
 			},
 		},
-		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID}, deployAfter...),
+		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID, RegistryCertID}, deployAfter...),
 			func(context.Context, *engine.Env) (Stack, error) { return RenderShared() }),
 	}
+	return append(steps, registrySteps(mgr, append([]site.Host{mgr}, workers...))...), nil
 }
