@@ -38,7 +38,7 @@ loads it on every host, once.`,
 	}
 	save.Flags().StringVarP(&output, "output", "o", "collabstack-images.tar", "the bundle file")
 	cmd.AddCommand(save)
-	cmd.AddCommand(&cobra.Command{
+	push := &cobra.Command{
 		Use:   "push IMAGE...",
 		Short: "Copy images built on this machine into the site's registry, for your own stacks",
 		Long: `Images you build yourself (docker build here) reach the swarm through the
@@ -67,6 +67,8 @@ in the secrets file). Every node can then pull the printed names.`,
 			}
 			return nil
 		},
-	})
+	}
+	a.addConfigFlag(push)
+	cmd.AddCommand(push)
 	return cmd
 }
