@@ -1,0 +1,78 @@
+package apps
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/secrets"
+)
+
+// TestDatabaseStepOnARealPostgres runs the database steps of Etherpad and
+// Synapse against a real PostgreSQL (the image the postgres app names, a
+// stand-in in the lab) in a container labelled as the swarm would label
+// the shared server's task: created once, found done the second time, and
+// the user logs in with the password from the secrets file.
+func TestDatabaseStepOnARealPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL container")
+	}
+	c := loadCatalog(t)
+	pg, _ := c.Get("postgres")
+	image := pg.Images["postgres"]
+	if out, err := exec.Command("docker", "image", "inspect", "--format", "ok", image).CombinedOutput(); err != nil {
+		t.Skipf("no image %s here (build the stand-ins or pull it): %s", image, out)
+	}
+	name := "collabstack-apps-test-" + time.Now().Format("150405.000000")
+	name = strings.ReplaceAll(name, ".", "")
+	run := exec.Command("docker", "run", "-d", "--rm", "--name", name,
+		"--label", "com.docker.swarm.service.name="+ServiceName("postgres", "postgres"),
+		"-e", "POSTGRES_PASSWORD=only-for-this-test", image)
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+
+	store, err := secrets.Open(filepath.Join(t.TempDir(), "secrets.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := host.NewLocal("manager")
+	env := &engine.Env{Host: local, Secrets: store, Out: func(l string) { t.Log(l) }}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for _, app := range []string{"etherpad", "synapse"} {
+		a, _ := c.Get(app)
+		step := c.databaseStep(a, "manager")
+		done, err := step.Check(ctx, env)
+		if err != nil || done {
+			t.Fatalf("%s: check before: %v %v", app, done, err)
+		}
+		if err := step.Apply(ctx, env); err != nil {
+			t.Fatalf("%s: apply: %v", app, err)
+		}
+		if err := step.Apply(ctx, env); err != nil {
+			t.Fatalf("%s: apply again: %v", app, err)
+		}
+		done, err = step.Check(ctx, env)
+		if err != nil || !done {
+			t.Fatalf("%s: check after: %v %v", app, done, err)
+		}
+		pw, _ := store.Get(SecretName(app, "db-password"))
+		login := exec.Command("docker", "exec", "-e", "PGPASSWORD", name, "psql", "-h", "127.0.0.1", "-U", a.Database.User, "-d", a.Database.Name, "-tAc", "SELECT datcollate FROM pg_database WHERE datname = current_database()")
+		login.Env = append(os.Environ(), "PGPASSWORD="+pw)
+		out, err := login.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: log in with the generated password: %v\n%s", app, err, out)
+		}
+		if collate := strings.TrimSpace(string(out)); a.Database.CollateC && collate != "C" {
+			t.Errorf("%s: collation %q", app, collate)
+		}
+	}
+}

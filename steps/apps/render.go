@@ -1,0 +1,497 @@
+package apps
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/collabstack/collabstack/steps/acme"
+	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
+)
+
+// RenderInput is what rendering needs of a site.
+type RenderInput struct {
+	Domain     string
+	AdminEmail string
+	TLSMode    string
+	// Secret returns the generated secret of that name (secrets.Store.Password
+	// in a run); names are <app>-<secret>.
+	Secret func(name string) (string, error)
+	// Components are the site's components: options and placement per app.
+	Components map[string]site.Component
+	// Selected are the resolved apps of the site (Resolve's answer).
+	Selected []string
+	// Network is the overlay network shared with the edge (default swarm.Network).
+	Network string
+}
+
+// InputFor builds the RenderInput of a site.
+func InputFor(s *site.Site, selected []string, secret func(name string) (string, error)) RenderInput {
+	return RenderInput{Domain: s.Domain, AdminEmail: s.AdminEmail, TLSMode: s.TLS.Mode, Secret: secret, Components: s.Components, Selected: selected}
+}
+
+// SecretLength is the length of generated secrets.
+const SecretLength = 32
+
+// SecretName is the secrets-file name of an app's secret.
+func SecretName(app, name string) string { return app + "-" + name }
+
+// DockerSecretName is the swarm secret holding an app's secret.
+func DockerSecretName(app, name string) string {
+	return app + "_" + strings.ReplaceAll(name, "-", "_")
+}
+
+// ServiceName is the swarm service a stack's service becomes (every stack
+// is deployed under its app's name): what docker service and the task
+// labels call it.
+func ServiceName(app, service string) string { return app + "_" + service }
+
+// Hostname is the name other services reach a stack's service by on the
+// shared network: an alias every stack sets, unique across stacks (app
+// names have no hyphen) and a valid host name, unlike ServiceName's
+// underscore, which some URL parsers (Java's URI) refuse.
+func Hostname(app, service string) string { return app + "-" + service }
+
+// Placement returns the node label value an app runs on in the site.
+func (c *Catalog) placement(app string, in RenderInput) string {
+	if comp, ok := in.Components[app]; ok && comp.Placement != "" {
+		return comp.Placement
+	}
+	return c.apps[app].Placement
+}
+
+// Constraint is the placement constraint for a label value.
+func Constraint(label string) string {
+	return "node.labels." + site.NodeLabel + " == " + label
+}
+
+// dbData is what templates know of the app's database.
+type dbData struct {
+	Engine, Name, User, Host string
+	Port                     int
+	// PasswordSecret is the secrets-file name of the password.
+	PasswordSecret string
+}
+
+type redisData struct {
+	Host string
+	Port int
+	DB   int
+}
+
+type smtpData struct {
+	Host string
+	Port int
+	From string
+}
+
+// tdata is the data every template of an app gets.
+type tdata struct {
+	App        *App
+	Name       string
+	Domain     string
+	AdminEmail string
+	TLSMode    string
+	// Host is the app's public name, URL its base URL.
+	Host      string
+	URL       string
+	Placement string // the constraint, ready to use
+	Label     string // the label value (infra, common)
+	Network   string
+	Images    map[string]string
+	Options   map[string]any
+	DB        *dbData
+	Redis     *redisData
+	SMTP      smtpData
+	// Configs maps a rendered file to the name of its swarm config or
+	// secret (a new name per content, since neither can change in place).
+	Configs map[string]string
+	// Upstream is where the edge proxies the app to.
+	Upstream string
+	// Edge settings, for the edge's templates.
+	Edge *edgeData
+}
+
+// site-wide edge settings every template may need (URLs carry the port
+// when it is not 443).
+type edgeData struct {
+	HTTPPort, HTTPSPort int
+	Webroot             string // acme.Webroot, bind-mounted for HTTP-01
+	Vhosts              []confFile
+	Apex                string // well-known locations gathered from apps
+	Home                string // URL the bare domain redirects to
+}
+
+type confFile struct {
+	File, Config, Target string
+}
+
+func (c *Catalog) edgePorts(in RenderInput) (int, int, error) {
+	e, ok := c.apps[EdgeName]
+	if !ok {
+		return 80, 443, nil
+	}
+	o, err := e.ParseOptions(in.Components[EdgeName].Options)
+	if err != nil {
+		return 0, 0, err
+	}
+	hp, _ := o["http_port"].(int)
+	sp, _ := o["https_port"].(int)
+	if hp == 0 {
+		hp = 80
+	}
+	if sp == 0 {
+		sp = 443
+	}
+	return hp, sp, nil
+}
+
+// URL is an app's base URL in the site.
+func (c *Catalog) URL(app string, in RenderInput) string {
+	a, ok := c.apps[app]
+	if !ok || !a.Web {
+		return ""
+	}
+	_, sp, _ := c.edgePorts(in)
+	u := "https://" + a.Subdomain + "." + in.Domain
+	if sp != 443 {
+		u += fmt.Sprintf(":%d", sp)
+	}
+	return u
+}
+
+func (c *Catalog) data(app string, in RenderInput) (*tdata, error) {
+	a, ok := c.apps[app]
+	if !ok {
+		return nil, fmt.Errorf("%q is not in the app catalog", app)
+	}
+	opts, err := a.ParseOptions(in.Components[app].Options)
+	if err != nil {
+		return nil, err
+	}
+	label := c.placement(app, in)
+	network := in.Network
+	if network == "" {
+		network = swarm.Network
+	}
+	d := &tdata{
+		App: a, Name: a.Name, Domain: in.Domain, AdminEmail: in.AdminEmail, TLSMode: in.TLSMode,
+		Placement: Constraint(label), Label: label, Network: network,
+		Images: a.Images, Options: opts, Configs: map[string]string{},
+		SMTP: smtpData{Host: Hostname("smtp", "smtp"), Port: 587, From: "noreply@" + in.Domain},
+	}
+	if s, ok := c.apps["smtp"]; ok {
+		d.SMTP = smtpData{Host: Hostname(s.Name, s.Service), Port: s.Port, From: "noreply@" + in.Domain}
+	}
+	if a.Web {
+		d.Host = a.Subdomain + "." + in.Domain
+		d.URL = c.URL(app, in)
+	}
+	if a.Port > 0 {
+		scheme := a.UpstreamScheme
+		if scheme == "" {
+			scheme = "http"
+		}
+		d.Upstream = fmt.Sprintf("%s://%s:%d", scheme, Hostname(a.Name, a.Service), a.Port)
+	}
+	if db := a.Database; db != nil {
+		e := c.apps[db.Engine]
+		d.DB = &dbData{Engine: e.Provides.Engine, Name: db.Name, User: db.User, Host: Hostname(e.Name, e.Service), Port: e.Port, PasswordSecret: SecretName(a.Name, "db-password")}
+	}
+	if a.Redis != nil {
+		r := c.apps["redis"]
+		d.Redis = &redisData{Host: Hostname(r.Name, r.Service), Port: r.Port, DB: a.Redis.DB}
+	}
+	return d, nil
+}
+
+func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
+	network := in.Network
+	if network == "" {
+		network = swarm.Network
+	}
+	secret := func(owner, name string) (string, error) {
+		if in.Secret == nil {
+			return "", fmt.Errorf("no secret source to render %s's secret %s", owner, name)
+		}
+		return in.Secret(SecretName(owner, name))
+	}
+	other := func(name string) (*App, error) {
+		a, ok := c.apps[name]
+		if !ok {
+			return nil, fmt.Errorf("%q is not in the app catalog", name)
+		}
+		return a, nil
+	}
+	return template.FuncMap{
+		"secret":    func(name string) (string, error) { return secret(app, name) },
+		"secretOf":  secret,
+		"dsecret":   func(name string) string { return DockerSecretName(app, name) },
+		"dsecretOf": DockerSecretName,
+		"svc":       func(name string) string { return Hostname(app, name) },
+		// networks joins a service to the shared network under its
+		// host name (a YAML flow mapping).
+		"networks": func(service string) string {
+			return "{" + network + ": {aliases: [" + Hostname(app, service) + "]}}"
+		},
+		"hostOf": func(name string) (string, error) {
+			a, err := other(name)
+			if err != nil {
+				return "", err
+			}
+			return Hostname(a.Name, a.Service), nil
+		},
+		"portOf": func(name string) (int, error) {
+			a, err := other(name)
+			if err != nil {
+				return 0, err
+			}
+			return a.Port, nil
+		},
+		"urlOf": func(name string) (string, error) {
+			if _, err := other(name); err != nil {
+				return "", err
+			}
+			return c.URL(name, in), nil
+		},
+		"has": func(name string) bool { return contains(in.Selected, name) },
+		// q quotes a string as a YAML (and JSON) double-quoted scalar.
+		"q": func(v any) (string, error) {
+			b, err := json.Marshal(fmt.Sprint(v))
+			return string(b), err
+		},
+		"join":       func(list []string, sep string) string { return strings.Join(list, sep) },
+		"trimPrefix": strings.TrimPrefix,
+		// sha256hex and b64sha256 derive fixed-format keys (hex for
+		// Garage's rpc_secret, base64 for Laravel's APP_KEY) from a secret.
+		"sha256hex": func(v string) string { sum := sha256.Sum256([]byte(v)); return hex.EncodeToString(sum[:]) },
+		"b64sha256": func(v string) string {
+			sum := sha256.Sum256([]byte(v))
+			return base64.StdEncoding.EncodeToString(sum[:])
+		},
+		// vapidPrivate and vapidPublic derive a Web Push (VAPID) P-256 key
+		// pair from a secret, in the encoding Mastodon reads.
+		"vapidPrivate": func(seed string) (string, error) {
+			k, err := vapidKey(seed)
+			if err != nil {
+				return "", err
+			}
+			return base64.URLEncoding.EncodeToString(k.Bytes()), nil
+		},
+		"vapidPublic": func(seed string) (string, error) {
+			k, err := vapidKey(seed)
+			if err != nil {
+				return "", err
+			}
+			return base64.URLEncoding.EncodeToString(k.PublicKey().Bytes()), nil
+		},
+		// seq lists the whole numbers from a to b, for port ranges.
+		"seq": func(a, b int) []int {
+			var out []int
+			for i := a; i <= b; i++ {
+				out = append(out, i)
+			}
+			return out
+		},
+		"mb": func(n int) string { return fmt.Sprintf("%dM", n) },
+		// dn turns a domain into an LDAP base DN: dc=example,dc=org.
+		"dn": func(domain string) string { return "dc=" + strings.Join(strings.Split(domain, "."), ",dc=") },
+	}
+}
+
+func (c *Catalog) parse(app, file string, funcs template.FuncMap) (*template.Template, error) {
+	src, err := fs.ReadFile(c.fsys, path.Join(app, file))
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(file).Option("missingkey=error").Funcs(funcs).Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("template %s/%s: %w", app, file, err)
+	}
+	return t, nil
+}
+
+func execute(t *template.Template, name string, data any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
+		return nil, fmt.Errorf("render %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+func hash12(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+// configName names the swarm config (or secret) of a rendered file.
+func configName(app, file string, content []byte) string {
+	r := strings.NewReplacer(".", "_", "-", "_")
+	return app + "_" + r.Replace(file) + "_" + hash12(content)
+}
+
+// Render renders an app's stack for a site: stack.yaml, and its files.
+func (c *Catalog) Render(app string, in RenderInput) (swarm.Stack, error) {
+	d, err := c.data(app, in)
+	if err != nil {
+		return swarm.Stack{}, err
+	}
+	files := map[string][]byte{}
+	if d.App.Kind == KindEdge {
+		if err := c.edgeFiles(d, in, files); err != nil {
+			return swarm.Stack{}, err
+		}
+	}
+	funcs := c.funcs(app, in)
+	for _, f := range d.App.Files {
+		t, err := c.parse(app, f, funcs)
+		if err != nil {
+			return swarm.Stack{}, err
+		}
+		out, err := execute(t, f, d)
+		if err != nil {
+			return swarm.Stack{}, fmt.Errorf("%s: %w", app, err)
+		}
+		name := strings.TrimSuffix(f, ".tmpl")
+		files[name] = out
+		d.Configs[name] = configName(app, name, out)
+	}
+	t, err := c.parse(app, "stack.yaml.tmpl", funcs)
+	if err != nil {
+		return swarm.Stack{}, err
+	}
+	stack, err := execute(t, "stack.yaml.tmpl", d)
+	if err != nil {
+		return swarm.Stack{}, fmt.Errorf("%s: %w", app, err)
+	}
+	files["stack.yaml"] = stack
+	return swarm.Stack{Name: app, Files: files}, nil
+}
+
+// Vhost is one web app's server block for the edge.
+type Vhost struct {
+	App  string
+	Host string
+	Conf []byte
+	// Apex holds locations the app adds to the bare domain's server
+	// (Synapse's .well-known delegation).
+	Apex []byte
+}
+
+// Vhosts renders the server blocks of the selected web apps, sorted by app.
+func (c *Catalog) Vhosts(in RenderInput) ([]Vhost, error) {
+	sel := append([]string(nil), in.Selected...)
+	sort.Strings(sel)
+	var out []Vhost
+	for _, name := range sel {
+		a, ok := c.apps[name]
+		if !ok {
+			return nil, fmt.Errorf("%q is not in the app catalog", name)
+		}
+		if !a.Web {
+			continue
+		}
+		d, err := c.data(name, in)
+		if err != nil {
+			return nil, err
+		}
+		hp, sp, err := c.edgePorts(in)
+		if err != nil {
+			return nil, err
+		}
+		d.Edge = &edgeData{HTTPPort: hp, HTTPSPort: sp}
+		funcs := c.funcs(name, in)
+		t, err := c.parse(name, "nginx.conf.tmpl", funcs)
+		if err != nil {
+			return nil, err
+		}
+		body, err := execute(t, "nginx.conf.tmpl", d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		var apex []byte
+		if t.Lookup("apex") != nil {
+			if apex, err = execute(t, "apex", d); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		wrap, err := c.parse(EdgeName, "vhost.conf.tmpl", funcs)
+		if err != nil {
+			return nil, err
+		}
+		conf, err := execute(wrap, "vhost.conf.tmpl", struct {
+			*tdata
+			Body string
+		}{d, string(body)})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		out = append(out, Vhost{App: name, Host: d.Host, Conf: conf, Apex: apex})
+	}
+	return out, nil
+}
+
+// edgeFiles renders the edge's nginx files: its http-level conf, the
+// snippets and one conf per web app, each a swarm config.
+func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) error {
+	hp, sp, err := c.edgePorts(in)
+	if err != nil {
+		return err
+	}
+	e := &edgeData{HTTPPort: hp, HTTPSPort: sp, Webroot: acme.Webroot}
+	d.Edge = e
+	vhosts, err := c.Vhosts(in)
+	if err != nil {
+		return err
+	}
+	var apex []string
+	for _, v := range vhosts {
+		if len(bytes.TrimSpace(v.Apex)) > 0 {
+			apex = append(apex, strings.TrimRight(string(v.Apex), "\n"))
+		}
+		if a := c.apps[v.App]; a.Home {
+			e.Home = c.URL(v.App, in)
+		}
+	}
+	e.Apex = strings.Join(apex, "\n")
+	add := func(file, target string, content []byte) {
+		files[file] = content
+		e.Vhosts = append(e.Vhosts, confFile{File: file, Config: configName(EdgeName, file, content), Target: target})
+	}
+	funcs := c.funcs(EdgeName, in)
+	for _, f := range []struct{ tmpl, file, target string }{
+		{"http.conf.tmpl", "default.conf", "/etc/nginx/conf.d/default.conf"},
+		{"proxy.inc.tmpl", "collabstack-proxy.inc", "/etc/nginx/snippets/collabstack-proxy.inc"},
+	} {
+		t, err := c.parse(EdgeName, f.tmpl, funcs)
+		if err != nil {
+			return err
+		}
+		out, err := execute(t, f.tmpl, d)
+		if err != nil {
+			return err
+		}
+		add(f.file, f.target, out)
+	}
+	for _, v := range vhosts {
+		add("vhost-"+v.App+".conf", "/etc/nginx/conf.d/vhost-"+v.App+".conf", v.Conf)
+	}
+	return nil
+}
+
+// vapidKey derives a P-256 private key from a secret: the same secret
+// always gives the same key, so re-renders change nothing.
+func vapidKey(seed string) (*ecdh.PrivateKey, error) {
+	sum := sha256.Sum256([]byte("collabstack vapid " + seed))
+	return ecdh.P256().NewPrivateKey(sum[:])
+}

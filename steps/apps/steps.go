@@ -1,0 +1,391 @@
+package apps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/acme"
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
+)
+
+// Step IDs of an app.
+func SecretsID(app string) string    { return "apps/" + app + "/secrets" }
+func DatabaseID(app string) string   { return "apps/" + app + "/database" }
+func DeployID(app string) string     { return "apps/" + app + "/deploy" }
+func HookID(app, hook string) string { return "apps/" + app + "/hook/" + hook }
+
+// secretSource gives templates the site's generated secrets.
+func secretSource(env *engine.Env) func(string) (string, error) {
+	return func(name string) (string, error) { return env.Secrets.Password(name, SecretLength) }
+}
+
+// TLSID is the step that puts the edge's first certificate on the manager.
+const TLSID = "apps/" + EdgeName + "/tls"
+
+// TLSDir holds the edge's certificate on the manager.
+const TLSDir = "/var/lib/collabstack/tls/edge"
+
+// ReadyTimeout bounds the wait for a service's container to answer
+// before a database or hook step runs in it.
+const ReadyTimeout = 10 * time.Minute
+
+// Steps returns the steps that deploy the site's chosen apps (and what
+// they require) on the swarm whose manager is named: per app its swarm
+// secrets, its database on the shared engine, its stack and its hooks;
+// and the edge with its certificate. Every deploy also comes after
+// deployAfter (the lab's stand-in images, say).
+func (c *Catalog) Steps(s *site.Site, manager string, deployAfter ...string) ([]engine.Step, error) {
+	selected, err := c.Selected(s)
+	if err != nil {
+		return nil, err
+	}
+	// Options are checked now, so a typo stops the plan, not the run.
+	for _, name := range selected {
+		if _, err := c.apps[name].ParseOptions(s.Components[name].Options); err != nil {
+			return nil, err
+		}
+	}
+	var steps []engine.Step
+	for _, name := range selected {
+		a := c.apps[name]
+		needs := append([]string{swarm.ReadyID}, deployAfter...)
+		for _, r := range a.Requires {
+			needs = append(needs, DeployID(r))
+		}
+		if len(a.Secrets) > 0 {
+			steps = append(steps, c.secretsStep(a, manager))
+			needs = append(needs, SecretsID(name))
+		}
+		if a.Database != nil {
+			steps = append(steps, c.databaseStep(a, manager))
+			needs = append(needs, DatabaseID(name))
+		}
+		if a.Kind == KindEdge {
+			steps = append(steps, c.tlsStep(s, manager))
+			needs = append(needs, TLSID)
+		}
+		in := func(env *engine.Env) RenderInput { return InputFor(s, selected, secretSource(env)) }
+		steps = append(steps, swarm.DeployStep(DeployID(name), "Deploy "+a.Title, manager, name, needs,
+			func(_ context.Context, env *engine.Env) (swarm.Stack, error) { return c.Render(name, in(env)) }))
+		if a.Kind == KindEdge {
+			// Let's Encrypt (or another ACME CA) once the edge answers
+			// HTTP-01; nothing for a self-signed site.
+			steps = append(steps, acme.Steps(s, manager, acme.Cert{Name: EdgeName, Domains: c.EdgeDomains(s, selected), Dir: TLSDir, Service: ServiceName(EdgeName, a.Service)}, DeployID(name))...)
+		}
+		prev := DeployID(name)
+		for _, h := range a.Hooks {
+			steps = append(steps, c.hookStep(a, h, manager, prev, in))
+			prev = HookID(name, h.Name)
+		}
+	}
+	return steps, nil
+}
+
+func (c *Catalog) secretsStep(a *App, manager string) engine.Step {
+	return &engine.Func{
+		StepID: SecretsID(a.Name), Name: "Create the swarm secrets of " + a.Title, On: manager, Comp: a.Name,
+		Needs: []string{swarm.InitID},
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			for _, s := range a.Secrets {
+				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(DockerSecretName(a.Name, s)), host.RunOpts{Sudo: true}); err != nil {
+					return false, nil
+				}
+			}
+			return true, nil
+		},
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			for _, s := range a.Secrets {
+				name := DockerSecretName(a.Name, s)
+				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(name), host.RunOpts{Sudo: true}); err == nil {
+					continue
+				}
+				v, err := env.Secrets.Password(SecretName(a.Name, s), SecretLength)
+				if err != nil {
+					return err
+				}
+				// The value goes on stdin: never on a command line.
+				if _, err := env.Host.Run(ctx, "docker secret create "+host.Quote(name)+" -", host.RunOpts{Sudo: true, Stdin: []byte(v), Output: env.Out}); err != nil {
+					return engine.WithHint(fmt.Errorf("create the swarm secret %s: %w", name, err), "`docker secret ls` on %s shows the secrets the swarm has", manager)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
+	eng := c.apps[a.Database.Engine]
+	svc := ServiceName(eng.Name, eng.Service)
+	sqlFor := func(env *engine.Env) (create, check []byte, err error) {
+		pw, err := env.Secrets.Password(SecretName(a.Name, "db-password"), SecretLength)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.DatabaseSQL(a.Name, pw)
+	}
+	return &engine.Func{
+		StepID: DatabaseID(a.Name), Name: fmt.Sprintf("Create the database and user of %s on %s", a.Title, eng.Title), On: manager, Comp: a.Name,
+		Needs: []string{DeployID(eng.Name)},
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			_, check, err := sqlFor(env)
+			if err != nil {
+				return false, err
+			}
+			h, id, err := findContainer(ctx, env, svc)
+			if err != nil || id == "" {
+				return false, err
+			}
+			out, err := execIn(ctx, h, id, eng.Provides.Exec, check, nil)
+			if err != nil {
+				return false, nil
+			}
+			return strings.TrimSpace(out) == "present", nil
+		},
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			create, _, err := sqlFor(env)
+			if err != nil {
+				return err
+			}
+			h, id, err := waitReady(ctx, env, svc, eng.Provides.Ready)
+			if err != nil {
+				return err
+			}
+			if _, err := execIn(ctx, h, id, eng.Provides.Exec, create, env.Out); err != nil {
+				return engine.WithHint(fmt.Errorf("create the database %s on %s: %w", a.Database.Name, eng.Title, err), "`docker service logs %s` shows what the server said", svc)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *Catalog) hookStep(a *App, h Hook, manager, after string, in func(*engine.Env) RenderInput) engine.Step {
+	svc := ServiceName(a.Name, h.Service)
+	scripts := func(env *engine.Env) (script, check []byte, err error) {
+		input := in(env)
+		d, err := c.data(a.Name, input)
+		if err != nil {
+			return nil, nil, err
+		}
+		funcs := c.funcs(a.Name, input)
+		for _, f := range []struct {
+			file string
+			out  *[]byte
+		}{{h.Script, &script}, {h.Check, &check}} {
+			t, err := c.parse(a.Name, f.file, funcs)
+			if err != nil {
+				return nil, nil, err
+			}
+			if *f.out, err = execute(t, f.file, d); err != nil {
+				return nil, nil, err
+			}
+		}
+		return script, check, nil
+	}
+	shell := []string{"sh", "-s"}
+	return &engine.Func{
+		StepID: HookID(a.Name, h.Name), Name: h.Title, On: manager, Comp: a.Name, Needs: []string{after},
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			_, check, err := scripts(env)
+			if err != nil {
+				return false, err
+			}
+			hh, id, err := findContainer(ctx, env, svc)
+			if err != nil || id == "" {
+				return false, err
+			}
+			_, err = execIn(ctx, hh, id, shell, check, nil)
+			return err == nil, nil
+		},
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			script, _, err := scripts(env)
+			if err != nil {
+				return err
+			}
+			hh, id, err := waitReady(ctx, env, svc, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := execIn(ctx, hh, id, shell, script, env.Out); err != nil {
+				return engine.WithHint(fmt.Errorf("%s: %w", h.Title, err), "`docker service logs %s` shows what the app said; the step runs again on the next apply", svc)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
+	names := []string{s.Domain, "*." + s.Domain}
+	return &engine.Func{
+		StepID: TLSID, Name: "Install the edge's first TLS certificate for " + s.Domain + " and *." + s.Domain, On: manager, Comp: EdgeName,
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
+			if _, err := env.Host.ReadFile(ctx, acme.Webroot+"/.collabstack"); err != nil {
+				return false, nil
+			}
+			cert, err := env.Host.ReadFile(ctx, TLSDir+"/fullchain.pem")
+			if errors.Is(err, fs.ErrNotExist) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			if s.TLS.ACMEDirectory() != "" {
+				// The ACME steps own the certificate from here on.
+				return true, nil
+			}
+			return certValidFor(cert, names...), nil
+		},
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			// The webroot the edge serves HTTP-01 challenges from.
+			if err := env.Host.Upload(ctx, acme.Webroot+"/.collabstack", []byte("HTTP-01 challenges of the edge\n"), 0o644, "root"); err != nil {
+				return err
+			}
+			// Self-signed: the site's certificate. With an ACME CA: the
+			// placeholder nginx starts on until the ACME steps replace it.
+			if s.TLS.ACMEDirectory() != "" {
+				if _, err := env.Host.ReadFile(ctx, TLSDir+"/fullchain.pem"); err == nil {
+					return nil
+				}
+			}
+			cert, key, err := selfSigned(names...)
+			if err != nil {
+				return err
+			}
+			if err := env.Host.Upload(ctx, TLSDir+"/privkey.pem", key, 0o600, "root"); err != nil {
+				return err
+			}
+			return env.Host.Upload(ctx, TLSDir+"/fullchain.pem", cert, 0o644, "root")
+		},
+	}
+}
+
+// EdgeDomains are the names the edge's certificate must cover: the domain
+// and every chosen web app's (HTTP-01 cannot prove a wildcard).
+func (c *Catalog) EdgeDomains(s *site.Site, selected []string) []string {
+	out := []string{s.Domain}
+	for _, n := range selected {
+		if a, ok := c.apps[n]; ok && a.Web {
+			out = append(out, a.Subdomain+"."+s.Domain)
+		}
+	}
+	return out
+}
+
+// findContainer finds a running container of a swarm service: on the
+// manager first, else on the node the swarm says runs it (a site host of
+// that name). It returns no ID while there is none.
+func findContainer(ctx context.Context, env *engine.Env, service string) (host.Host, string, error) {
+	q := "docker ps -q --filter status=running --filter " + host.Quote("label=com.docker.swarm.service.name="+service)
+	out, err := env.Host.Run(ctx, q, host.RunOpts{Sudo: true})
+	if err != nil {
+		return nil, "", fmt.Errorf("list the containers of %s: %w", service, err)
+	}
+	if f := strings.Fields(out); len(f) > 0 {
+		return env.Host, f[0], nil
+	}
+	nodes, err := env.Host.Run(ctx, "docker service ps --filter desired-state=running --format '{{.Node}}' "+host.Quote(service), host.RunOpts{Sudo: true})
+	if err != nil {
+		return nil, "", nil // not deployed yet
+	}
+	for _, node := range strings.Fields(nodes) {
+		if node == env.Host.Name() {
+			continue
+		}
+		if _, ok := env.Hosts.Spec(node); !ok {
+			continue
+		}
+		h, err := env.Hosts.Get(ctx, node)
+		if err != nil {
+			return nil, "", err
+		}
+		out, err := h.Run(ctx, q, host.RunOpts{Sudo: true})
+		if err == nil && len(strings.Fields(out)) > 0 {
+			return h, strings.Fields(out)[0], nil
+		}
+	}
+	return nil, "", nil
+}
+
+// waitReady waits until a container of service runs and ready (a command
+// run in it) exits 0.
+func waitReady(ctx context.Context, env *engine.Env, service string, ready []string) (host.Host, string, error) {
+	ctx2, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
+	said := false
+	for {
+		h, id, err := findContainer(ctx2, env, service)
+		if err == nil && id != "" {
+			if len(ready) == 0 {
+				return h, id, nil
+			}
+			if _, err = execIn(ctx2, h, id, ready, nil, nil); err == nil {
+				return h, id, nil
+			}
+		}
+		if !said {
+			env.Logf("waiting for %s to run and answer", service)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
+		case <-ctx2.Done():
+			return nil, "", engine.WithHint(fmt.Errorf("%s did not answer within %s", service, ReadyTimeout),
+				"`docker service ps %s --no-trunc` says where its task is and why it is not running", service)
+		case <-time.After(3 * time.Second):
+		}
+	}
+}
+
+// execIn runs args in a container with stdin (SQL, a script: secrets go
+// there, never on the command line).
+func execIn(ctx context.Context, h host.Host, id string, args []string, stdin []byte, out func(string)) (string, error) {
+	cmd := []string{"docker", "exec", "-i", host.Quote(id)}
+	for _, a := range args {
+		cmd = append(cmd, host.Quote(a))
+	}
+	return h.Run(ctx, strings.Join(cmd, " "), host.RunOpts{Sudo: true, Stdin: stdin, Output: out})
+}
+
+// ImageRefs lists the images the site's chosen apps run, for the lab's
+// stand-ins or an offline bundle.
+func (c *Catalog) ImageRefs(s *site.Site) ([]string, error) {
+	selected, err := c.Selected(s)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var refs []string
+	for _, n := range selected {
+		for _, svc := range sortedKeys(c.apps[n].Images) {
+			img := c.apps[n].Images[svc]
+			if !seen[img] {
+				seen[img] = true
+				refs = append(refs, img)
+			}
+		}
+	}
+	return refs, nil
+}
+
+// Deployed reports which catalog apps have a stack on the swarm whose
+// manager is h (for `collabstack apps`).
+func (c *Catalog) Deployed(ctx context.Context, h host.Host) (map[string]bool, error) {
+	out, err := h.Run(ctx, "docker stack ls --format '{{.Name}}'", host.RunOpts{Sudo: true})
+	if err != nil {
+		return nil, engine.WithHint(fmt.Errorf("list the stacks on %s: %w", h.Name(), err), "check that %s is the swarm's manager and Docker runs there", h.Name())
+	}
+	have := map[string]bool{}
+	for _, n := range strings.Fields(out) {
+		if c.Has(n) {
+			have[n] = true
+		}
+	}
+	return have, nil
+}
