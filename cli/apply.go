@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/tui"
 )
 
 func (a *app) applyCommand() *cobra.Command {
@@ -38,8 +39,15 @@ a component to the site file, run it again and it adds just that.`,
 			if len(only) > 0 {
 				command += " --only " + strings.Join(only, ",")
 			}
-			printer := newPlainPrinter(a.stdout)
-			sum, err := sess.Run(cmd.Context(), install.RunOptions{Only: only, Emit: printer.event, Command: command})
+			if a.interactive() {
+				// The run view; it prints the URLs or how to resume itself.
+				sess.Close()
+				b := newBackend(a)
+				b.only, b.command = only, command
+				_, err := tui.RunApply(cmd.Context(), tui.Options{Backend: b, SitePath: a.config, In: a.stdin, Out: a.stdout}, a.config)
+				return err
+			}
+			sum, err := sess.Run(cmd.Context(), install.RunOptions{Only: only, Emit: tui.PlainPrinter(a.stdout), Command: command})
 			if err == nil {
 				if sum.Changed == 0 {
 					fmt.Fprintf(a.stdout, "Nothing to change: all %d steps were already done.\n", sum.Unchanged)

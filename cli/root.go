@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/site"
 )
@@ -27,6 +28,9 @@ type app struct {
 	stdout, stderr io.Writer
 	plain          bool
 	config         string
+
+	appCatalog *apps.Catalog
+	appErr     error
 }
 
 // Main runs the command line and returns the exit code.
@@ -65,14 +69,14 @@ file (collabstack init) and run collabstack apply.`,
 		SilenceErrors: true,
 		Version:       Version,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !a.interactive() {
-				return usageError{errors.New("no command given and no terminal for the wizard: use `collabstack apply --config FILE` (see `collabstack --help`)")}
+			if !a.interactive() && !a.plain {
+				return usageError{errors.New("no command given and no terminal for the wizard: use `collabstack apply --config FILE`, or `collabstack wizard --plain` to answer line by line (see `collabstack --help`)")}
 			}
-			return a.runWizard(cmd.Context())
+			return a.runWizard(cmd.Context(), false)
 		},
 	}
 	root.PersistentFlags().BoolVar(&a.plain, "plain", false, "plain line output without colours or full-screen UI (automatic when stdout is not a terminal)")
-	root.AddCommand(a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.secretCommand(), a.labCommand(), a.imagesCommand(), a.dnsCommand())
+	root.AddCommand(a.wizardCommand(), a.appsCommand(), a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.secretCommand(), a.labCommand(), a.imagesCommand(), a.dnsCommand())
 	return root
 }
 

@@ -39,28 +39,7 @@ func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, er
 		return st, err
 	}
 	st.LastRun = journal.Last(recs)
-	latest := map[string]journal.Record{}
-	for _, r := range recs {
-		if r.Kind == journal.KindStep && r.Component != "" {
-			latest[r.Step] = r
-		}
-	}
-	ok := map[string]bool{}
-	for _, r := range latest {
-		good := r.Status == journal.StatusDone || r.Status == journal.StatusChanged
-		if prev, seen := ok[r.Component]; !seen || prev {
-			ok[r.Component] = good
-		}
-	}
-	for c, good := range ok {
-		if good {
-			st.Deployed = append(st.Deployed, c)
-		} else {
-			st.Failed = append(st.Failed, c)
-		}
-	}
-	sort.Strings(st.Deployed)
-	sort.Strings(st.Failed)
+	st.Deployed, st.Failed = ComponentStates(recs)
 
 	st.Hosts = make([]HostStatus, len(s.Site.Hosts))
 	var wg sync.WaitGroup
@@ -81,4 +60,33 @@ func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, er
 	}
 	wg.Wait()
 	return st, nil
+}
+
+// ComponentStates reads from journal records which components are
+// deployed (every step last succeeded) and which failed (a step last
+// failed).
+func ComponentStates(recs []journal.Record) (deployed, failed []string) {
+	latest := map[string]journal.Record{}
+	for _, r := range recs {
+		if r.Kind == journal.KindStep && r.Component != "" {
+			latest[r.Step] = r
+		}
+	}
+	ok := map[string]bool{}
+	for _, r := range latest {
+		good := r.Status == journal.StatusDone || r.Status == journal.StatusChanged
+		if prev, seen := ok[r.Component]; !seen || prev {
+			ok[r.Component] = good
+		}
+	}
+	for c, good := range ok {
+		if good {
+			deployed = append(deployed, c)
+		} else {
+			failed = append(failed, c)
+		}
+	}
+	sort.Strings(deployed)
+	sort.Strings(failed)
+	return deployed, failed
 }
