@@ -267,6 +267,46 @@ components:
 	if strings.TrimSpace(row) != "before the kill" {
 		t.Errorf("the row written before the kill: %q %v", row, err)
 	}
+	// Adding a component and re-running deploys only that component (and,
+	// in the lab, loads its image).
+	withRedis := strings.Replace(changed, "components:\n", "components:\n  redis: {}\n", 1)
+	os.WriteFile(sitePath, []byte(withRedis), 0o600)
+	sess3, err := install.Open(sitePath, install.Options{Dialer: ssh.DialerFor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess3.Close()
+	var changedSteps []string
+	sum, err = sess3.Run(ctx, install.RunOptions{Command: "apply", Emit: func(e engine.Event) {
+		if e.Kind == engine.StepDone && e.Changed {
+			changedSteps = append(changedSteps, e.Step)
+		}
+		if e.Kind == engine.StepFailed {
+			t.Logf("FAILED %s: %v (%s)", e.Step, e.Err, e.Hint)
+		}
+	}})
+	if err != nil {
+		t.Fatalf("apply with redis added: %v", err)
+	}
+	for _, id := range changedSteps {
+		if !strings.HasPrefix(id, "apps/redis/") && id != "lab/images" {
+			t.Errorf("adding redis changed %s", id)
+		}
+	}
+	if len(changedSteps) == 0 {
+		t.Error("adding redis changed nothing")
+	}
+	t.Logf("adding redis changed: %v", changedSteps)
+	mgr3, _ := sess3.Hosts.Get(ctx, "lab-1")
+	var pong string
+	for i := 0; i < 60 && !strings.Contains(pong, "PONG"); i++ {
+		pong, _ = mgr3.Run(ctx, "docker exec $(docker ps -q -f name=redis_redis | head -n1) sh -c 'REDISCLI_AUTH=\"$(sed -n \"s/^requirepass //p\" /run/secrets/redis_conf)\" redis-cli ping' 2>&1 || true", host.RunOpts{})
+		time.Sleep(2 * time.Second)
+	}
+	if !strings.Contains(pong, "PONG") {
+		t.Errorf("the added redis does not answer: %q", pong)
+	}
+
 	var code string
 	for i := 0; i < 60 && code != "200"; i++ {
 		code, _ = mgr2.Run(ctx, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8091/ || true", host.RunOpts{})

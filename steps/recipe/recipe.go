@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/collabstack/collabstack/assets/standins"
+	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
 	"github.com/collabstack/collabstack/steps/images"
@@ -114,6 +115,25 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 		return err
 	}
 	_, withKopnik := s.Components[kopnik.Component]
+	catalog, err := apps.Default()
+	if err != nil {
+		return fmt.Errorf("read the app catalog: %w", err)
+	}
+	chosen, err := catalog.Selected(s)
+	if err != nil {
+		return err
+	}
+	if withKopnik && contains(chosen, apps.EdgeName) {
+		edge, _ := catalog.Get(apps.EdgeName)
+		o, err := edge.ParseOptions(s.Components[apps.EdgeName].Options)
+		if err != nil {
+			return err
+		}
+		if o["http_port"] == 80 || o["https_port"] == 443 {
+			return engine.WithHint(fmt.Errorf("the kopnik preset's nginx and the edge of the other apps both want ports 80 and 443 on the manager"),
+				"give the edge other ports: components: {edge: {options: {http_port: 8080, https_port: 8443}}}")
+		}
+	}
 	var deployAfter []string
 	if s.Topology == site.TopologyLab {
 		var refs []string
@@ -127,6 +147,11 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 			}
 			refs = append(refs, kr...)
 		}
+		ar, err := catalog.ImageRefs(s)
+		if err != nil {
+			return err
+		}
+		refs = append(refs, ar...)
 		var after []string
 		for _, h := range hosts {
 			after = append(after, prepare.ID("docker", h.Name))
@@ -136,11 +161,22 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 		}
 		deployAfter = append(deployAfter, standins.StepID)
 	}
+	mgr, _, err := swarm.Members(hosts)
+	if err != nil {
+		return err
+	}
 	shared, err := swarm.SharedSteps(hosts, deployAfter...)
 	if err != nil {
 		return err
 	}
 	if err := p.Add(shared...); err != nil {
+		return err
+	}
+	as, err := catalog.Steps(s, mgr.Name, deployAfter...)
+	if err != nil {
+		return err
+	}
+	if err := p.Add(as...); err != nil {
 		return err
 	}
 	if withKopnik {
@@ -153,4 +189,13 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 		}
 	}
 	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
