@@ -66,6 +66,7 @@ func needDocker(t testing.TB) {
 // changes nothing.
 func TestKopnikOnTwoLabHosts(t *testing.T) {
 	needDocker(t)
+	t.Parallel()
 	ctx := context.Background()
 	server := gitRepo(t, map[string]string{
 		"package.json": `{"name": "kp-server-fake", "version": "1.0.0", "scripts": {"start": "node server.js"}}`,
