@@ -18,6 +18,7 @@ import (
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
+	"github.com/collabstack/collabstack/steps/pveinstall"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
@@ -55,8 +56,12 @@ func Build(s *site.Site) (*engine.Plan, error) {
 				return nil, err
 			}
 		}
-		// Routers and VPN hosts the user already has.
+		// Routers and VPN hosts the user already has; Proxmox VE hosts.
 		switch h.Role {
+		case site.RolePVEServer, site.RolePVERouter:
+			if err := p.Add(pveinstall.Steps(s, h.Name, ReachID(h.Name))...); err != nil {
+				return nil, err
+			}
 		case site.RoleRouter:
 			if err := p.Add(network.RouterSteps(s, h.Name)...); err != nil {
 				return nil, err

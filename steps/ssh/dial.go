@@ -63,15 +63,17 @@ func (c *conn) alive() bool {
 }
 
 // close ends the connection; Wait's watcher and anyone waiting on dead see it.
+// The SSH client closes first: on a stalled TCP connection (a host that
+// lost its network) the SFTP close would otherwise wait forever.
 func (c *conn) close() {
+	c.client.Close()
+	c.markDead()
 	c.sftpMu.Lock()
 	if c.sftp != nil {
 		c.sftp.Close()
 		c.sftp = nil
 	}
 	c.sftpMu.Unlock()
-	c.client.Close()
-	c.markDead()
 }
 
 var (
