@@ -174,6 +174,9 @@ func (b *backend) LocalFacts(ctx context.Context) (tui.HostFacts, error) {
 
 // Resolve looks the domain up with the system's resolver.
 func (b *backend) Resolve(ctx context.Context, domain string) ([]string, error) {
+	if site.IsReservedDomain(domain) {
+		return nil, nil // never in public DNS: nothing to ask
+	}
 	addrs, err := net.DefaultResolver.LookupHost(ctx, domain)
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
@@ -273,12 +276,9 @@ func (b *backend) save(s *site.Site, secretValues map[string]string, path string
 	if err := os.Chmod(path, 0o600); err != nil {
 		return err
 	}
-	stateDir := s.StateDir
-	if stateDir == "" {
-		stateDir = path + ".state"
-	} else if !filepath.IsAbs(stateDir) {
-		stateDir = filepath.Join(filepath.Dir(path), stateDir)
-	}
+	resolved := *s
+	resolved.ResolveStateDir(path)
+	stateDir := resolved.StateDir
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return err
 	}

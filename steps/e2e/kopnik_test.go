@@ -234,7 +234,7 @@ components:
 	}
 	// Kill it at a step chosen by the clock: somewhere in the checks or
 	// in the redeploy.
-	delay := time.Duration(1000+time.Now().UnixNano()%6000) * time.Millisecond
+	delay := time.Duration(300+time.Now().UnixNano()%2000) * time.Millisecond
 	time.Sleep(delay)
 	cmd.Process.Kill()
 	cmd.Wait()

@@ -397,3 +397,8 @@ func (s *Site) validateACME(es *Errors) {
 		}
 	}
 }
+
+// IsReservedDomain reports whether d ends in a name reserved for tests and
+// private use (.test, .example, .invalid, .localhost, ...): no public DNS
+// has it and no public CA issues for it.
+func IsReservedDomain(d string) bool { return d != "" && isReservedDomain(d) }
