@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
-	"github.com/collabstack/collabstack/steps/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/journal"
 	"github.com/collabstack/collabstack/steps/ssh"
 )

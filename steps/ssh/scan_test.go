@@ -9,8 +9,8 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/collabstack/collabstack/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/host"
-	"github.com/collabstack/collabstack/steps/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/ssh"
 )
 

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
-	"github.com/collabstack/collabstack/steps/internal/sshtest"
 )
 
 func testCtx(t *testing.T) context.Context {
