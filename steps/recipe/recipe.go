@@ -18,6 +18,7 @@ import (
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
+	"github.com/collabstack/collabstack/steps/proxmox"
 	"github.com/collabstack/collabstack/steps/pveinstall"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
@@ -40,10 +41,23 @@ func Build(s *site.Site) (*engine.Plan, error) {
 			hosts = lab.SiteHosts(s.Lab.Nodes, s.StateDir)
 		}
 	}
+	var pxSet *proxmox.Set
+	if s.Topology == site.TopologySingle || s.Topology == site.TopologyFull {
+		px, vms, err := addProxmox(p, s)
+		if err != nil {
+			return nil, err
+		}
+		pxSet = px
+		hosts = append(append([]site.Host(nil), hosts...), vms...)
+	}
 	for _, h := range hosts {
 		var after []string
 		if s.Topology == site.TopologyLab {
 			after = append(after, lab.ReadyID(h.Name))
+		}
+		if isVM(s, h.Name) {
+			// Its ready step has taken the first snapshot.
+			after = append(after, proxmox.ReadyID(h.Name))
 		}
 		if err := p.Add(ReachStep(h.Name, after...)); err != nil {
 			return nil, err
@@ -63,7 +77,18 @@ func Build(s *site.Site) (*engine.Plan, error) {
 				return nil, err
 			}
 		case site.RoleRouter:
-			if err := p.Add(network.RouterSteps(s, h.Name)...); err != nil {
+			rs := network.RouterSteps(s, h.Name)
+			if pxSet != nil && isVM(s, h.Name) {
+				// The router's configuration can cut it off: a snapshot
+				// first, for `collabstack rollback`.
+				rs = append(rs, pxSet.SnapshotStep(h.Name, UCISnapshot, network.RouterID(h.Name, "access")))
+				for _, st := range rs {
+					if f, ok := st.(*engine.Func); ok && f.StepID == network.RouterID(h.Name, "uci") {
+						f.Needs = append(f.Needs, proxmox.SnapshotID(h.Name, UCISnapshot))
+					}
+				}
+			}
+			if err := p.Add(rs...); err != nil {
 				return nil, err
 			}
 		case site.RoleVPN:
@@ -75,8 +100,8 @@ func Build(s *site.Site) (*engine.Plan, error) {
 			}
 		}
 	}
-	if s.Topology == site.TopologyLab || s.Topology == site.TopologyKopnik {
-		if err := addSwarm(p, s, hosts); err != nil {
+	if hasManager(hosts) {
+		if err := addSwarm(p, s, swarmHosts(hosts)); err != nil {
 			return nil, err
 		}
 	}
@@ -84,6 +109,72 @@ func Build(s *site.Site) (*engine.Plan, error) {
 		return nil, fmt.Errorf("build the plan: %w", err)
 	}
 	return p, nil
+}
+
+// UCISnapshot labels the snapshot of a router VM taken before its
+// configuration (collabstack-before-uci).
+const UCISnapshot = "before-uci"
+
+// addProxmox adds the VM steps of every PVE host (after its PVE install)
+// and returns the VMs as hosts for the steps of their roles. Debian VMs
+// are made once the outer router is configured: it is their way out.
+func addProxmox(p *engine.Plan, s *site.Site) (*proxmox.Set, []site.Host, error) {
+	after := map[string][]string{}
+	if s.Proxmox != nil {
+		outer := ""
+		for _, vm := range s.Proxmox.VMs {
+			if vm.Kind == site.VMOpenWrt && outer == "" {
+				outer = vm.Name
+			}
+		}
+		for _, vm := range s.Proxmox.VMs {
+			if vm.Kind == site.VMDebian && outer != "" {
+				after[vm.Name] = []string{network.RouterID(outer, "uci")}
+			}
+		}
+	}
+	px := proxmox.New(s, s.StateDir, proxmox.Options{VMAfter: after})
+	for _, h := range s.Hosts {
+		if h.Role == site.RolePVEServer || h.Role == site.RolePVERouter {
+			if err := p.Add(px.Steps(h.Name, pveinstall.LastID(h.Name))...); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return px, px.SiteHosts(), nil
+}
+
+func isVM(s *site.Site, name string) bool {
+	if s.Proxmox == nil {
+		return false
+	}
+	for _, vm := range s.Proxmox.VMs {
+		if vm.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hasManager(hosts []site.Host) bool {
+	for _, h := range hosts {
+		if h.Role == site.RoleManager {
+			return true
+		}
+	}
+	return false
+}
+
+// swarmHosts are the hosts the swarm steps see: managers, workers and
+// standbys.
+func swarmHosts(hosts []site.Host) []site.Host {
+	var out []site.Host
+	for _, h := range hosts {
+		if h.Role == site.RoleManager || h.Role == site.RoleWorker || h.Role == site.RoleStandby {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // ReachID is the ID of the step that connects to a host and reads its

@@ -6,8 +6,12 @@ import (
 	"testing"
 
 	"github.com/collabstack/collabstack/examples"
+	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
+	"github.com/collabstack/collabstack/steps/proxmox"
+	"github.com/collabstack/collabstack/steps/pveinstall"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 func load(t *testing.T, topo string) *site.Site {
@@ -74,4 +78,47 @@ func TestExistingRouterAndVPNHostsGetTheirSteps(t *testing.T) {
 			t.Errorf("plan lacks %s:\n%s", want, order)
 		}
 	}
+}
+
+// The full topology: PVE installed on both boxes, then the VMs through
+// the API, a snapshot before each router's configuration, the routers and
+// the VPN host configured, and the swarm and apps on the swarm VMs.
+func TestFullTopologyPlanOrder(t *testing.T) {
+	p, err := Build(load(t, site.TopologyFull))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, id := range p.Order() {
+		pos[id] = i
+	}
+	before := func(a, b string) {
+		t.Helper()
+		ia, oka := pos[a]
+		ib, okb := pos[b]
+		if !oka || !okb {
+			t.Fatalf("missing %s (%v) or %s (%v)", a, oka, b, okb)
+		}
+		if ia >= ib {
+			t.Errorf("%s comes after %s", a, b)
+		}
+	}
+	s := load(t, site.TopologyFull)
+	var pveServer, pveRouter string
+	for _, h := range s.Hosts {
+		switch h.Role {
+		case site.RolePVEServer:
+			pveServer = h.Name
+		case site.RolePVERouter:
+			pveRouter = h.Name
+		}
+	}
+	before(pveinstall.LastID(pveServer), proxmox.CreateID("swarm-manager"))
+	before(pveinstall.LastID(pveRouter), proxmox.CreateID("outer-openwrt"))
+	before(proxmox.SnapshotID("outer-openwrt", UCISnapshot), network.RouterID("outer-openwrt", "uci"))
+	before(network.RouterID("outer-openwrt", "uci"), proxmox.CreateID("swarm-worker"))
+	before(proxmox.ReadyID("swarm-manager"), ReachID("swarm-manager"))
+	before(ReachID("swarm-manager"), swarm.InitID)
+	before(swarm.JoinID("swarm-worker"), swarm.ReadyID)
+	before(proxmox.ReadyID("vpn-softether"), network.SoftEtherID("vpn-softether", "install"))
 }
