@@ -58,7 +58,11 @@ a component to the site file, run it again and it adds just that.`,
 					fmt.Fprintf(a.stdout, "Open %s\n", u)
 				}
 				if sess.Site.TLS.Mode == "self-signed" {
-					fmt.Fprintln(a.stdout, "The certificate is self-signed: your browser will ask you to accept it.")
+					if ca := sess.CAPath(); ca != "" {
+						fmt.Fprintf(a.stdout, "The certificates come from the site's own CA: import %s into your browser to trust them.\n", ca)
+					} else {
+						fmt.Fprintln(a.stdout, "The certificate is self-signed: your browser will ask you to accept it.")
+					}
 				}
 				fmt.Fprintf(a.stdout, "Secrets are in %s/%s (mode 0600).\n", sess.StateDir(), install.SecretsFile)
 			}

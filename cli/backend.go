@@ -327,7 +327,11 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 		res.URLs[fmt.Sprintf("site %d", i+1)] = u
 	}
 	if sess.Site.TLS.Mode == site.TLSSelfSigned {
-		res.Notes = append(res.Notes, "The certificate is self-signed: your browser will ask you to accept it.")
+		if ca := sess.CAPath(); ca != "" {
+			res.Notes = append(res.Notes, "The certificates come from the site's own CA: import "+ca+" into your browser to trust them.")
+		} else {
+			res.Notes = append(res.Notes, "The certificate is self-signed: your browser will ask you to accept it.")
+		}
 	}
 	return res, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
@@ -224,6 +225,7 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 	names := []string{s.Domain, "*." + s.Domain}
 	return &engine.Func{
 		StepID: TLSID, Name: "Install the edge's first TLS certificate for " + s.Domain + " and *." + s.Domain, On: manager, Comp: EdgeName,
+		Needs: []string{swarm.InitID},
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			if _, err := env.Host.ReadFile(ctx, acme.Webroot+"/.collabstack"); err != nil {
 				return false, nil
@@ -253,14 +255,20 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 					return nil
 				}
 			}
-			cert, key, err := selfSigned(names...)
+			// From the site's own CA: trust it once (site-ca.pem in the
+			// state directory) instead of every certificate.
+			ca, err := pki.Load(env.Secrets, s.Name)
+			if err != nil {
+				return err
+			}
+			cert, key, err := ca.Issue(names...)
 			if err != nil {
 				return err
 			}
 			if err := env.Host.Upload(ctx, TLSDir+"/privkey.pem", key, 0o600, "root"); err != nil {
 				return err
 			}
-			return env.Host.Upload(ctx, TLSDir+"/fullchain.pem", cert, 0o644, "root")
+			return env.Host.Upload(ctx, TLSDir+"/fullchain.pem", append(cert, ca.CertPEM()...), 0o644, "root")
 		},
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/journal"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/recipe"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
@@ -176,7 +178,29 @@ func (s *Session) Run(ctx context.Context, opts RunOptions) (engine.Summary, err
 		defer j.Close()
 		r.Journal = j
 	}
-	return r.Run(ctx)
+	sum, err := r.Run(ctx)
+	s.writeCA()
+	return sum, err
+}
+
+// CAFile is the site's CA certificate in the state directory, for
+// browsers and hosts to trust the certificates the site's CA signs.
+const CAFile = "site-ca.pem"
+
+// CAPath returns the path of the site's CA certificate, "" when the site
+// has no CA (nothing was signed by it yet).
+func (s *Session) CAPath() string {
+	p := filepath.Join(s.Site.StateDir, CAFile)
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+func (s *Session) writeCA() {
+	if ca, ok := s.Secrets.Get(pki.CACertSecret); ok {
+		os.WriteFile(filepath.Join(s.Site.StateDir, CAFile), []byte(ca), 0o644)
+	}
 }
 
 func lockHolder() string {
@@ -188,11 +212,10 @@ func lockHolder() string {
 	return fmt.Sprintf("%s@%s pid %d since %s", name, hn, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
 }
 
-// URLs says where the deployed site answers, for the end of an apply.
+// URLs says where the deployed site answers, for the end of an apply:
+// the kopnik site and every chosen web app.
 func (s *Session) URLs() []string {
-	if _, ok := s.Site.Components["kopnik"]; !ok {
-		return nil
-	}
+	var urls []string
 	mgr := ""
 	for _, h := range s.Site.Hosts {
 		if h.Role == site.RoleManager {
@@ -203,9 +226,18 @@ func (s *Session) URLs() []string {
 	if mgr == "" && s.Site.Topology == site.TopologyLab {
 		mgr = "lab-1"
 	}
-	urls := []string{"https://" + s.Site.Domain + "/ (once its DNS record points at the manager)"}
-	if spec, ok := s.Hosts.Spec(mgr); ok && spec.Address != "" {
-		urls = append([]string{"https://" + spec.Address + "/"}, urls...)
+	if _, ok := s.Site.Components["kopnik"]; ok {
+		if spec, ok := s.Hosts.Spec(mgr); ok && spec.Address != "" {
+			urls = append(urls, "https://"+spec.Address+"/")
+		}
+		urls = append(urls, "https://"+s.Site.Domain+"/ (once its DNS record points at the manager)")
+	}
+	if c, err := apps.Default(); err == nil {
+		if chosen, err := c.Selected(s.Site); err == nil {
+			for _, d := range c.EdgeDomains(s.Site, chosen)[1:] {
+				urls = append(urls, "https://"+d+"/")
+			}
+		}
 	}
 	return urls
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
@@ -109,10 +110,15 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 			func(ctx context.Context, env *engine.Env) error {
 				// With Let's Encrypt this is the placeholder nginx starts
 				// on; the tls steps replace it once nginx answers HTTP-01.
-				cert, key, err := selfSigned(s.Domain)
+				ca, err := pki.Load(env.Secrets, s.Name)
 				if err != nil {
 					return err
 				}
+				cert, key, err := ca.Issue(s.Domain, "www."+s.Domain)
+				if err != nil {
+					return err
+				}
+				cert = append(cert, ca.CertPEM()...)
 				if _, err := env.Sudo(ctx, "mkdir -p "+host.Quote(acme.Webroot)); err != nil {
 					return err
 				}
