@@ -224,7 +224,12 @@ func Build(ctx context.Context, o Options, what ...string) ([]Image, error) {
 		if _, err := docker(ctx, o, host.RunOpts{}, "image", "inspect", "--format", "ok", img.ID); err != nil {
 			start := time.Now()
 			o.logf("building stand-in %s (%s)", name, img.ID)
-			if _, err := docker(ctx, o, host.RunOpts{Stdin: tarball, Output: o.Out}, "build", "-q", "--build-arg", "BASE="+base, "-t", img.ID, "-"); err != nil {
+			args := []string{"build", "-q", "--build-arg", "BASE=" + base}
+			if usesLocalCAs(name) {
+				args = append(args, "--build-arg", "LOCAL_CA_CERTS="+localCAs(ctx, o))
+			}
+			args = append(args, "-t", img.ID, "-")
+			if _, err := docker(ctx, o, host.RunOpts{Stdin: tarball, Output: o.Out}, args...); err != nil {
 				return nil, engine.WithHint(fmt.Errorf("build stand-in %s: %w", name, err), "check that containers reach the Debian mirror; the build output above shows the failing step")
 			}
 			o.logf("built stand-in %s in %s", name, time.Since(start).Round(time.Second))
@@ -237,6 +242,23 @@ func Build(ctx context.Context, o Options, what ...string) ([]Image, error) {
 		out = append(out, img)
 	}
 	return out, nil
+}
+
+// usesLocalCAs reports whether a stand-in's Dockerfile takes the build
+// host's own CA certificates (ARG LOCAL_CA_CERTS): those that fetch over
+// HTTPS (npm) behind a TLS-inspecting proxy the host trusts.
+func usesLocalCAs(name string) bool {
+	data, _ := files.ReadFile(path.Join(name, "Dockerfile"))
+	return strings.Contains(string(data), "ARG LOCAL_CA_CERTS")
+}
+
+// localCAs returns the CA certificates added on the docker host
+// (/usr/local/share/ca-certificates/*.crt, Debian's place for them), or
+// nothing. They are public certificates, used during the build only and
+// not part of the image's hash.
+func localCAs(ctx context.Context, o Options) string {
+	out, _ := o.Host.Run(ctx, "cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true", host.RunOpts{})
+	return strings.TrimSpace(out)
 }
 
 // Load copies stand-ins into containers that run their own dockerd (lab
