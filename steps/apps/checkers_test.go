@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"github.com/collabstack/collabstack/steps/pki"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,7 +102,7 @@ func TestNginxAcceptsTheEdgeWithEveryVhost(t *testing.T) {
 	if mounted != len(vhosts)+2 {
 		t.Errorf("%d configs mounted for %d vhosts", mounted, len(vhosts))
 	}
-	cert, key, err := selfSigned(sampleDomain, "*."+sampleDomain)
+	cert, key, err := pki.SelfSigned(sampleDomain, "*."+sampleDomain)
 	if err != nil {
 		t.Fatal(err)
 	}

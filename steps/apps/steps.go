@@ -241,7 +241,7 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 				// The ACME steps own the certificate from here on.
 				return true, nil
 			}
-			return certValidFor(cert, names...), nil
+			return pki.Covers(cert, names...), nil
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			// The webroot the edge serves HTTP-01 challenges from.

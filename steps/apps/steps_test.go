@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"github.com/collabstack/collabstack/steps/pki"
 	"strings"
 	"testing"
 
@@ -100,11 +101,11 @@ func TestStepsRefuseABadOption(t *testing.T) {
 }
 
 func TestSelfSignedCoversDomainAndWildcard(t *testing.T) {
-	cert, key, err := selfSigned("lab.test", "*.lab.test")
+	cert, key, err := pki.SelfSigned("lab.test", "*.lab.test")
 	if err != nil || len(key) == 0 {
 		t.Fatal(err)
 	}
-	if !certValidFor(cert, "lab.test", "*.lab.test") || certValidFor(cert, "other.test") {
+	if !pki.Covers(cert, "lab.test", "*.lab.test") || pki.Covers(cert, "other.test") {
 		t.Error("coverage is wrong")
 	}
 }

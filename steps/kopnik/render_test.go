@@ -1,6 +1,7 @@
 package kopnik
 
 import (
+	"github.com/collabstack/collabstack/steps/pki"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,11 +108,11 @@ func TestOptions(t *testing.T) {
 }
 
 func TestSelfSignedCertificateCoversTheDomain(t *testing.T) {
-	cert, key, err := selfSigned("kopnik.test")
+	cert, key, err := pki.SelfSigned("kopnik.test")
 	if err != nil || len(key) == 0 {
 		t.Fatal(err)
 	}
-	if !certValidFor(cert, "kopnik.test") || certValidFor(cert, "other.test") {
+	if !pki.Covers(cert, "kopnik.test") || pki.Covers(cert, "other.test") {
 		t.Error("certificate coverage is wrong")
 	}
 }

@@ -105,7 +105,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				if errors.Is(err, fs.ErrNotExist) {
 					return false, nil
 				}
-				return err == nil && certValidFor(cert, s.Domain), err
+				return err == nil && pki.Covers(cert, s.Domain), err
 			},
 			func(ctx context.Context, env *engine.Env) error {
 				// With Let's Encrypt this is the placeholder nginx starts

@@ -166,3 +166,52 @@ func serial() *big.Int {
 	}
 	return n
 }
+
+// Covers reports whether certPEM (from any issuer) covers every name and
+// is not due for renewal; a wildcard name is checked with a sample label.
+func Covers(certPEM []byte, names ...string) bool {
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return false
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil || time.Until(c.NotAfter) < RenewBefore {
+		return false
+	}
+	for _, n := range names {
+		if len(n) > 2 && n[:2] == "*." {
+			n = "sample-label." + n[2:]
+		}
+		if c.VerifyHostname(n) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// SelfSigned makes a self-signed server certificate for names, for tests
+// and for checking configurations that need any certificate.
+func SelfSigned(names ...string) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: names[0], Organization: []string{"collabstack self-signed"}},
+		DNSNames:     names,
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), nil
+}
