@@ -21,9 +21,12 @@ import (
 // --privileged. The /var/lib/docker volume gives the nested dockerd a
 // real file system, so it uses overlay2. SIGRTMIN+3 asks systemd to halt,
 // so `docker stop` shuts a node down cleanly, nested containers first.
+// SYS_PTRACE lets the nested dockerd exec into containers whose first
+// process dropped root (redis, mariadb...): joining their namespaces
+// needs it, as on any real server.
 func RunFlags() []string {
 	return []string{
-		"--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+		"--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "SYS_PTRACE",
 		"--security-opt", "apparmor=unconfined", "--security-opt", "seccomp=unconfined",
 		"--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
 		"--tmpfs", "/run", "--tmpfs", "/run/lock",
