@@ -67,6 +67,11 @@ func (s *Site) ApplyDefaults() {
 	}
 	if p.Node == "" {
 		p.Node = "lts"
+		if s.Topology == TopologyLab {
+			// The lab works anywhere: Debian's nodejs needs only the
+			// Debian mirror, nvm needs GitHub and nodejs.org.
+			p.Node = "distro"
+		}
 	}
 	if s.Topology == TopologySingle || s.Topology == TopologyFull {
 		s.defaultNetwork()
