@@ -403,8 +403,15 @@ func CheckImage(img string) error {
 	case "latest", "stable", "mainline", "production", "lts", "edge", "nightly", "master", "main":
 		return fmt.Errorf("%q: the tag %q floats; pin a version", img, tag)
 	}
+	if majorOnlyRE.MatchString(tag) {
+		return fmt.Errorf("%q: the tag %q names only a major version, which moves with every release; pin the full version", img, tag)
+	}
 	return nil
 }
+
+// majorOnlyRE matches tags such as 6, v7 or 6-apache: a major version
+// alone, with at most a variant.
+var majorOnlyRE = regexp.MustCompile(`^v?[0-9]+(-[a-z][a-z0-9]*)*$`)
 
 func (c *Catalog) checkReferences() []error {
 	var errs []error

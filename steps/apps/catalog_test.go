@@ -73,7 +73,7 @@ func TestLoadRejectsSharedSubdomainsAndCycles(t *testing.T) {
 
 func TestCheckImage(t *testing.T) {
 	for img, ok := range map[string]bool{
-		"postgres:17.2": true, "quay.io/keycloak/keycloak:26.0.7": true, "localhost:5000/x/y:1": true,
+		"postgres:17.2": true, "quay.io/keycloak/keycloak:26.0.7": true, "localhost:5000/x/y:1.0": true, "martialblog/limesurvey:6-apache": false, "redis:7": false, "x/y:v8": false,
 		"codeberg.org/forgejo/forgejo:9.0.3": true, "nginx": false, "nginx:latest": false, "nginx:stable": false,
 		"localhost:5000/x": false, "x@sha256:" + strings.Repeat("a", 64): true,
 	} {
