@@ -64,6 +64,12 @@ a component to the site file, run it again and it adds just that.`,
 						fmt.Fprintln(a.stdout, "The certificate is self-signed: your browser will ask you to accept it.")
 					}
 				}
+				if notes := sess.AdminNotes(); len(notes) > 0 {
+					fmt.Fprintln(a.stdout, "Admin accounts:")
+					for _, n := range notes {
+						fmt.Fprintf(a.stdout, "  %s\n", n)
+					}
+				}
 				fmt.Fprintf(a.stdout, "Secrets are in %s/%s (mode 0600).\n", sess.StateDir(), install.SecretsFile)
 			}
 			return err

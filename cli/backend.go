@@ -326,6 +326,9 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 	for i, u := range sess.URLs() {
 		res.URLs[fmt.Sprintf("site %d", i+1)] = u
 	}
+	for _, n := range sess.AdminNotes() {
+		res.Notes = append(res.Notes, "Admin of "+n)
+	}
 	if sess.Site.TLS.Mode == site.TLSSelfSigned {
 		if ca := sess.CAPath(); ca != "" {
 			res.Notes = append(res.Notes, "The certificates come from the site's own CA: import "+ca+" into your browser to trust them.")

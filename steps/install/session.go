@@ -241,3 +241,24 @@ func (s *Session) URLs() []string {
 	}
 	return urls
 }
+
+// AdminNotes says, for every chosen app, where its admin account is: the
+// user and the name of its password in the secrets file (never the
+// password itself).
+func (s *Session) AdminNotes() []string {
+	c, err := apps.Default()
+	if err != nil {
+		return nil
+	}
+	chosen, err := c.Selected(s.Site)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, n := range chosen {
+		if a, ok := c.Get(n); ok && a.Admin != "" {
+			out = append(out, a.Title+": "+a.Admin)
+		}
+	}
+	return out
+}
