@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/collabstack/collabstack/assets/standins"
 	"github.com/collabstack/collabstack/steps/apps"
@@ -219,6 +221,9 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err != nil {
 		return err
 	}
+	if err := checkVMBudget(s, catalog, chosen); err != nil {
+		return err
+	}
 	if withKopnik && contains(chosen, apps.EdgeName) {
 		edge, _ := catalog.Get(apps.EdgeName)
 		o, err := edge.ParseOptions(s.Components[apps.EdgeName].Options)
@@ -294,4 +299,43 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkVMBudget refuses a plan whose apps do not fit the swarm VMs that
+// carry their placement label: over-committed memory makes a swarm kill
+// tasks at random, so it is said before anything is made.
+func checkVMBudget(s *site.Site, catalog *apps.Catalog, chosen []string) error {
+	if s.Proxmox == nil || len(chosen) == 0 {
+		return nil
+	}
+	need, err := catalog.BudgetByPlacement(chosen, apps.InputFor(s, chosen, func(string) (string, error) { return "", nil }))
+	if err != nil {
+		return err
+	}
+	labels := make([]string, 0, len(need))
+	for l := range need {
+		labels = append(labels, l)
+	}
+	sort.Strings(labels)
+	for _, label := range labels {
+		hw := apps.Hardware{}
+		var names []string
+		for _, vm := range s.Proxmox.VMs {
+			if vm.Labels[site.NodeLabel] == label {
+				hw.RAMMB += vm.MemoryMB
+				hw.DiskGB += vm.DiskGB
+				hw.Cores += float64(vm.Cores)
+				names = append(names, vm.Name)
+			}
+		}
+		if len(names) == 0 {
+			return engine.WithHint(fmt.Errorf("apps are placed on %s=%s, but no VM has that label", site.NodeLabel, label),
+				"give a VM under proxmox.vms the label %s: %s, or change the apps' placement", site.NodeLabel, label)
+		}
+		hw.Name = "the VMs labelled " + label + " (" + strings.Join(names, ", ") + ")"
+		if err := need[label].Check(hw); err != nil {
+			return engine.WithHint(err, "raise memory_mb, disk_gb or cores of %s under proxmox.vms, or leave some components out (`collabstack apps` lists what each needs)", strings.Join(names, ", "))
+		}
+	}
+	return nil
 }

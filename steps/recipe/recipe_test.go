@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/collabstack/collabstack/examples"
+	"github.com/collabstack/collabstack/steps/apps"
+	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/proxmox"
@@ -121,4 +123,30 @@ func TestFullTopologyPlanOrder(t *testing.T) {
 	before(ReachID("swarm-manager"), swarm.InitID)
 	before(swarm.JoinID("swarm-worker"), swarm.ReadyID)
 	before(proxmox.ReadyID("vpn-softether"), network.SoftEtherID("vpn-softether", "install"))
+}
+
+// Apps that do not fit the VMs carrying their label stop the plan, naming
+// the VMs and what to raise; bigger VMs take them.
+func TestAppsOverVMMemoryAreRefused(t *testing.T) {
+	s := load(t, site.TopologySingle)
+	c, err := apps.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Components = map[string]site.Component{}
+	for _, n := range c.Names() {
+		s.Components[n] = site.Component{}
+	}
+	_, err = Build(s)
+	if err == nil || !strings.Contains(err.Error(), "the VMs labelled") || !strings.Contains(engine.HintOf(err), "memory_mb") {
+		t.Fatalf("every app on the default VMs: %v (%s)", err, engine.HintOf(err))
+	}
+	for i := range s.Proxmox.VMs {
+		s.Proxmox.VMs[i].MemoryMB *= 4
+		s.Proxmox.VMs[i].DiskGB *= 4
+		s.Proxmox.VMs[i].Cores *= 4
+	}
+	if _, err := Build(s); err != nil && strings.Contains(err.Error(), "over-commit") {
+		t.Fatalf("with four times the VMs: %v", err)
+	}
 }
