@@ -19,14 +19,12 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
-	"github.com/collabstack/collabstack/templates"
 )
 
 // Component is the --only name of the certificate steps.
@@ -190,22 +188,5 @@ func serverName(server string) string {
 // Hook is certbot's deploy hook for c: it installs a renewed certificate
 // in c.Dir and makes c.Service's nginx reload.
 func Hook(c Cert) (string, error) {
-	return render("acme/deploy-hook.sh", map[string]any{"Name": c.Name, "Dest": c.Dir, "Service": c.Service})
-}
-
-// render fills a template that is not a step script (the deploy hook).
-func render(path string, data map[string]any) (string, error) {
-	text, err := templates.FS.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read template %s: %w", path, err)
-	}
-	t, err := template.New(path).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(string(text))
-	if err != nil {
-		return "", fmt.Errorf("parse template %s: %w", path, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("render template %s: %w", path, err)
-	}
-	return b.String(), nil
+	return script.RenderFile("acme/deploy-hook.sh", map[string]any{"Name": c.Name, "Dest": c.Dir, "Service": c.Service})
 }

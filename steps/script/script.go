@@ -95,11 +95,21 @@ func Render(path string, data map[string]any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", Lib, err)
 	}
+	return render(path, string(lib)+"\n", data)
+}
+
+// RenderFile renders templates/<path> alone: a file a step installs (a
+// hook, a unit) rather than runs.
+func RenderFile(path string, data map[string]any) (string, error) {
+	return render(path, "", data)
+}
+
+func render(path, head string, data map[string]any) (string, error) {
 	text, err := templates.FS.ReadFile(path)
 	if err != nil {
 		return "", fmt.Errorf("read template %s: %w", path, err)
 	}
-	t, err := template.New(path).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(string(lib) + "\n" + string(text))
+	t, err := template.New(path).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(head + string(text))
 	if err != nil {
 		return "", fmt.Errorf("parse template %s: %w", path, err)
 	}
