@@ -59,7 +59,7 @@ func simLab(t *testing.T, s *site.Site, image string) *pvesim.Lab {
 			return []string{key}
 		},
 		Address: func(vm pvesim.VM) string {
-			v, _ := findSiteVM(s, vm.Name)
+			v, _ := SiteVM(s, vm.Name)
 			return netip.MustParsePrefix(v.Address).Addr().String()
 		},
 	}

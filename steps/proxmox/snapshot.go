@@ -155,7 +155,7 @@ func (x *Set) Rollback(ctx context.Context, sec *secrets.Store, vmName string, l
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	vm, ok := findSiteVM(x.s, vmName)
+	vm, ok := SiteVM(x.s, vmName)
 	if !ok {
 		var names []string
 		if x.s.Proxmox != nil {
@@ -179,7 +179,8 @@ func (x *Set) Rollback(ctx context.Context, sec *secrets.Store, vmName string, l
 	return a.RollbackVM(ctx, vmName, logf)
 }
 
-func findSiteVM(s *site.Site, name string) (site.VM, bool) {
+// SiteVM returns the VM of the site called name.
+func SiteVM(s *site.Site, name string) (site.VM, bool) {
 	if s.Proxmox == nil {
 		return site.VM{}, false
 	}

@@ -590,7 +590,7 @@ func (x *Set) snapshotStep(pveHost, vmName, label string, needs []string) *engin
 // vmName before a risky step: give its ID (SnapshotID(vmName, label)) to
 // the risky step's needs. It comes after ReadyID(vmName) and needs.
 func (x *Set) SnapshotStep(vmName, label string, needs ...string) engine.Step {
-	vm, _ := findSiteVM(x.s, vmName)
+	vm, _ := SiteVM(x.s, vmName)
 	return x.snapshotStep(vm.On, vmName, label, append([]string{ReadyID(vmName)}, needs...))
 }
 

@@ -7,8 +7,9 @@ package recipe
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/collabstack/collabstack/assets/standins"
@@ -57,7 +58,7 @@ func Build(s *site.Site) (*engine.Plan, error) {
 		if s.Topology == site.TopologyLab {
 			after = append(after, lab.ReadyID(h.Name))
 		}
-		if isVM(s, h.Name) {
+		if _, ok := proxmox.SiteVM(s, h.Name); ok {
 			// Its ready step has taken the first snapshot.
 			after = append(after, proxmox.ReadyID(h.Name))
 		}
@@ -80,7 +81,7 @@ func Build(s *site.Site) (*engine.Plan, error) {
 			}
 		case site.RoleRouter:
 			rs := network.RouterSteps(s, h.Name)
-			if pxSet != nil && isVM(s, h.Name) {
+			if _, ok := proxmox.SiteVM(s, h.Name); pxSet != nil && ok {
 				// The router's configuration can cut it off: a snapshot
 				// first, for `collabstack rollback`.
 				rs = append(rs, pxSet.SnapshotStep(h.Name, UCISnapshot, network.RouterID(h.Name, "access")))
@@ -102,7 +103,7 @@ func Build(s *site.Site) (*engine.Plan, error) {
 			}
 		}
 	}
-	if hasManager(hosts) {
+	if _, _, err := swarm.Members(hosts); err == nil {
 		if err := addSwarm(p, s, swarmHosts(hosts)); err != nil {
 			return nil, err
 		}
@@ -144,27 +145,6 @@ func addProxmox(p *engine.Plan, s *site.Site) (*proxmox.Set, []site.Host, error)
 		}
 	}
 	return px, px.SiteHosts(), nil
-}
-
-func isVM(s *site.Site, name string) bool {
-	if s.Proxmox == nil {
-		return false
-	}
-	for _, vm := range s.Proxmox.VMs {
-		if vm.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
-func hasManager(hosts []site.Host) bool {
-	for _, h := range hosts {
-		if h.Role == site.RoleManager {
-			return true
-		}
-	}
-	return false
 }
 
 // swarmHosts are the hosts the swarm steps see: managers, workers and
@@ -224,7 +204,7 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err := checkVMBudget(s, catalog, chosen); err != nil {
 		return err
 	}
-	if withKopnik && contains(chosen, apps.EdgeName) {
+	if withKopnik && slices.Contains(chosen, apps.EdgeName) {
 		edge, _ := catalog.Get(apps.EdgeName)
 		o, err := edge.ParseOptions(s.Components[apps.EdgeName].Options)
 		if err != nil {
@@ -292,15 +272,6 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // checkVMBudget refuses a plan whose apps do not fit the swarm VMs that
 // carry their placement label: over-committed memory makes a swarm kill
 // tasks at random, so it is said before anything is made.
@@ -312,12 +283,7 @@ func checkVMBudget(s *site.Site, catalog *apps.Catalog, chosen []string) error {
 	if err != nil {
 		return err
 	}
-	labels := make([]string, 0, len(need))
-	for l := range need {
-		labels = append(labels, l)
-	}
-	sort.Strings(labels)
-	for _, label := range labels {
+	for _, label := range slices.Sorted(maps.Keys(need)) {
 		hw := apps.Hardware{}
 		var names []string
 		for _, vm := range s.Proxmox.VMs {
