@@ -57,12 +57,8 @@ a component to the site file, run it again and it adds just that.`,
 				for _, u := range sess.URLs() {
 					fmt.Fprintf(a.stdout, "Open %s\n", u)
 				}
-				if sess.Site.TLS.Mode == "self-signed" {
-					if ca := sess.CAPath(); ca != "" {
-						fmt.Fprintf(a.stdout, "The certificates come from the site's own CA: import %s into your browser to trust them.\n", ca)
-					} else {
-						fmt.Fprintln(a.stdout, "The certificate is self-signed: your browser will ask you to accept it.")
-					}
+				if note := sess.TrustNote(); note != "" {
+					fmt.Fprintln(a.stdout, note)
 				}
 				if notes := sess.AdminNotes(); len(notes) > 0 {
 					fmt.Fprintln(a.stdout, "Admin accounts:")

@@ -329,12 +329,8 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 	for _, n := range sess.AdminNotes() {
 		res.Notes = append(res.Notes, "Admin of "+n)
 	}
-	if sess.Site.TLS.Mode == site.TLSSelfSigned {
-		if ca := sess.CAPath(); ca != "" {
-			res.Notes = append(res.Notes, "The certificates come from the site's own CA: import "+ca+" into your browser to trust them.")
-		} else {
-			res.Notes = append(res.Notes, "The certificate is self-signed: your browser will ask you to accept it.")
-		}
+	if note := sess.TrustNote(); note != "" {
+		res.Notes = append(res.Notes, note)
 	}
 	return res, err
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/apps"
@@ -50,6 +51,10 @@ type Session struct {
 	Redactor *secrets.Redactor
 	Hosts    *engine.Inventory
 	build    func(*Session) (*engine.Plan, error)
+
+	chosenOnce sync.Once
+	catalog    *apps.Catalog
+	chosen     []string
 }
 
 // Open loads and validates the site file and opens its state. It changes
@@ -232,11 +237,9 @@ func (s *Session) URLs() []string {
 		}
 		urls = append(urls, "https://"+s.Site.Domain+"/ (once its DNS record points at the manager)")
 	}
-	if c, err := apps.Default(); err == nil {
-		if chosen, err := c.Selected(s.Site); err == nil {
-			for _, d := range c.EdgeDomains(s.Site, chosen)[1:] {
-				urls = append(urls, "https://"+d+"/")
-			}
+	if c, chosen := s.chosenApps(); c != nil {
+		for _, d := range c.EdgeDomains(s.Site, chosen)[1:] {
+			urls = append(urls, "https://"+d+"/")
 		}
 	}
 	return urls
@@ -246,12 +249,8 @@ func (s *Session) URLs() []string {
 // user and the name of its password in the secrets file (never the
 // password itself).
 func (s *Session) AdminNotes() []string {
-	c, err := apps.Default()
-	if err != nil {
-		return nil
-	}
-	chosen, err := c.Selected(s.Site)
-	if err != nil {
+	c, chosen := s.chosenApps()
+	if c == nil {
 		return nil
 	}
 	var out []string
@@ -261,4 +260,31 @@ func (s *Session) AdminNotes() []string {
 		}
 	}
 	return out
+}
+
+// chosenApps reads the app catalog and the site's apps (with what they
+// require) once for the summaries above; nil when the site names none.
+func (s *Session) chosenApps() (*apps.Catalog, []string) {
+	s.chosenOnce.Do(func() {
+		c, err := apps.Default()
+		if err != nil {
+			return
+		}
+		if chosen, err := c.Selected(s.Site); err == nil {
+			s.catalog, s.chosen = c, chosen
+		}
+	})
+	return s.catalog, s.chosen
+}
+
+// TrustNote says how a browser comes to trust a self-signed site's
+// certificates ("" for a site with a public CA).
+func (s *Session) TrustNote() string {
+	if s.Site.TLS.Mode != site.TLSSelfSigned {
+		return ""
+	}
+	if ca := s.CAPath(); ca != "" {
+		return "The certificates come from the site's own CA: import " + ca + " into your browser to trust them."
+	}
+	return "The certificate is self-signed: your browser will ask you to accept it."
 }
