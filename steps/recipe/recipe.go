@@ -246,7 +246,7 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err != nil {
 		return err
 	}
-	shared, err := swarm.SharedSteps(hosts, deployAfter...)
+	shared, err := swarm.SharedSteps(s.Name, hosts, deployAfter...)
 	if err != nil {
 		return err
 	}

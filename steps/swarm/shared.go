@@ -48,8 +48,9 @@ func RenderShared() (Stack, error) {
 // SharedSteps deploy the registry (HTTPS from the site's CA, password in
 // the secrets file) and Portainer (admin password generated into the
 // secrets file, handed over as a swarm secret) on the manager of hosts;
-// the deploy also comes after deployAfter.
-func SharedSteps(hosts []site.Host, deployAfter ...string) ([]engine.Step, error) {
+// the deploy also comes after deployAfter. siteName names the site's CA
+// if the registry is the first to need it.
+func SharedSteps(siteName string, hosts []site.Host, deployAfter ...string) ([]engine.Step, error) {
 	mgr, workers, err := Members(hosts)
 	if err != nil {
 		return nil, err
@@ -74,5 +75,5 @@ func SharedSteps(hosts []site.Host, deployAfter ...string) ([]engine.Step, error
 		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID, RegistryCertID}, deployAfter...),
 			func(context.Context, *engine.Env) (Stack, error) { return RenderShared() }),
 	}
-	return append(steps, registrySteps(mgr, append([]site.Host{mgr}, workers...))...), nil
+	return append(steps, registrySteps(siteName, mgr, append([]site.Host{mgr}, workers...))...), nil
 }
