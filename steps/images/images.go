@@ -214,15 +214,23 @@ func Save(ctx context.Context, h host.Host, refs []string, path string, out func
 	if err != nil {
 		return err
 	}
-	args := []string{"docker", "save", "-o", host.Quote(abs)}
-	for _, r := range refs {
-		args = append(args, host.Quote(r))
-	}
 	if out != nil {
 		out(fmt.Sprintf("saving %d images to %s", len(refs), abs))
+	}
+	if err := dockerSave(ctx, h, abs, refs, out); err != nil {
+		return err
+	}
+	return os.Chmod(abs, 0o644)
+}
+
+// dockerSave writes refs into the tar file path with the docker of h.
+func dockerSave(ctx context.Context, h host.Host, path string, refs []string, out func(string)) error {
+	args := []string{"docker", "save", "-o", host.Quote(path)}
+	for _, r := range refs {
+		args = append(args, host.Quote(r))
 	}
 	if _, err := h.Run(ctx, strings.Join(args, " "), host.RunOpts{Output: out}); err != nil {
 		return fmt.Errorf("save the images: %w", err)
 	}
-	return os.Chmod(abs, 0o644)
+	return nil
 }

@@ -52,13 +52,9 @@ func Push(ctx context.Context, local, mgr host.Host, registry string, refs []str
 	}
 	defer os.RemoveAll(dir)
 	tar := filepath.Join(dir, "images.tar")
-	args := []string{"docker", "save", "-o", host.Quote(tar)}
-	for _, r := range refs {
-		args = append(args, host.Quote(r))
-	}
 	say("saving %d images here", len(refs))
-	if _, err := local.Run(ctx, strings.Join(args, " "), host.RunOpts{}); err != nil {
-		return nil, fmt.Errorf("save the images: %w", err)
+	if err := dockerSave(ctx, local, tar, refs, nil); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(tar)
 	if err != nil {
