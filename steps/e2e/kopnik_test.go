@@ -15,7 +15,6 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
-	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/ssh"
 )
 
@@ -90,45 +89,8 @@ components:
   kopnik:
     options: {server_repo: %s, client_repo: %s}
 `, network, server, client)
-	if err := os.WriteFile(sitePath, []byte(siteYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := install.Open(sitePath, install.Options{Dialer: ssh.DialerFor})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	lo := lab.OptionsFor(sess.Site, sess.StateDir())
-	lo.Out = func(l string) { t.Log(l) }
-	t.Cleanup(func() {
-		if os.Getenv("COLLABSTACK_KEEP_LAB") != "" {
-			t.Logf("keeping the lab (network %s, state %s)", lo.Network, sess.StateDir())
-			return
-		}
-		lo.Out = nil
-		lab.Down(context.Background(), lo, true)
-	})
-
-	var log strings.Builder
-	emit := func(e engine.Event) {
-		switch e.Kind {
-		case engine.StepFailed:
-			fmt.Fprintf(&log, "FAILED %s: %v (%s)\n", e.Title, e.Err, e.Hint)
-		case engine.StepOutput:
-			fmt.Fprintf(&log, "  | %s\n", e.Line)
-			if strings.Contains(e.Line, "STAND-INS IN USE") {
-				t.Log(e.Line)
-			}
-		case engine.StepDone:
-			fmt.Fprintf(&log, "ok %s changed=%v\n", e.Title, e.Changed)
-		}
-	}
-	start := time.Now()
-	sum, err := sess.Run(ctx, install.RunOptions{Emit: emit, Command: "apply"})
-	t.Logf("fresh apply: %+v in %s", sum, time.Since(start))
-	if err != nil {
-		t.Fatalf("fresh apply: %v\n%s", err, log.String())
-	}
+	sess := openLabSite(t, sitePath, siteYAML)
+	sum := freshApply(t, ctx, sess)
 
 	mgr, err := sess.Hosts.Get(ctx, "lab-1")
 	if err != nil {
