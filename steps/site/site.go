@@ -77,6 +77,7 @@ type Site struct {
 	Proxmox    *Proxmox             `yaml:"proxmox,omitempty"`
 	Network    *Network             `yaml:"network,omitempty"`
 	Images     Images               `yaml:"images,omitempty"`
+	Firewall   Firewall             `yaml:"firewall,omitempty"`
 	Components map[string]Component `yaml:"components,omitempty"`
 	// StateDir holds the journal, secrets and pinned host keys; relative
 	// paths are relative to the site file. Default: <site file>.state
@@ -166,6 +167,10 @@ type Prepare struct {
 	Node string `yaml:"node,omitempty"`
 	// NTP is the time server list; empty keeps the distribution's.
 	NTP []string `yaml:"ntp,omitempty"`
+	// KeepPasswordLogin leaves sshd's password authentication on; by
+	// default it is turned off once collabstack's key logs in (root never
+	// logs in with a password either way).
+	KeepPasswordLogin bool `yaml:"keep_password_login,omitempty"`
 }
 
 // Proxmox describes the VMs to create on the PVE hosts.

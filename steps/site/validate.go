@@ -46,7 +46,7 @@ func (s *Site) Validate(catalog Catalog) error {
 		if s.Topology == "" {
 			es.add("topology", "use one of: "+strings.Join(Topologies, ", "), "missing")
 		} else {
-			es.add("topology", didYouMean(s.Topology, Topologies), "%q is not a topology", s.Topology)
+			es.add("topology", didYouMean(s.Topology, Topologies), "%s is not a topology", Show(s.Topology))
 		}
 	}
 	if err := CheckDomain(s.Domain); err != nil {
@@ -56,9 +56,9 @@ func (s *Site) Validate(catalog Catalog) error {
 		es.add("admin_email", err.Fix, "%s", err.Problem)
 	}
 	if !contains(TLSModes, s.TLS.Mode) {
-		es.add("tls.mode", didYouMean(s.TLS.Mode, TLSModes), "%q is not a TLS mode", s.TLS.Mode)
+		es.add("tls.mode", didYouMean(s.TLS.Mode, TLSModes), "%s is not a TLS mode", Show(s.TLS.Mode))
 	} else if s.TLS.Mode != TLSSelfSigned && s.TLS.ACMEServer == "" && s.Domain != "" && isReservedDomain(s.Domain) {
-		es.add("tls.mode", "use tls.mode: self-signed, or a domain you own", "Let's Encrypt cannot issue a certificate for %q, a reserved name", s.Domain)
+		es.add("tls.mode", "use tls.mode: self-signed, or a domain you own", "Let's Encrypt cannot issue a certificate for %s, a reserved name", Show(s.Domain))
 	}
 	s.validateACME(&es)
 	s.validateHosts(&es)
@@ -67,14 +67,15 @@ func (s *Site) Validate(catalog Catalog) error {
 	s.validateNetwork(&es)
 	s.validateProxmox(&es)
 	s.validateComponents(&es, catalog)
+	s.validateFirewall(&es)
 	if s.Prepare.Docker != "distro" && s.Prepare.Docker != "docker-repo" {
-		es.add("prepare.docker", "use distro (the distribution's docker.io) or docker-repo (Docker's own repository)", "%q is not a docker source", s.Prepare.Docker)
+		es.add("prepare.docker", "use distro (the distribution's docker.io) or docker-repo (Docker's own repository)", "%s is not a docker source", Show(s.Prepare.Docker))
 	}
 	if !userRE.MatchString(s.Prepare.AdminUser) {
-		es.add("prepare.admin_user", "use lower-case letters, digits, _ and -, starting with a letter", "%q is not a valid user name", s.Prepare.AdminUser)
+		es.add("prepare.admin_user", "use lower-case letters, digits, _ and -, starting with a letter", "%s is not a valid user name", Show(s.Prepare.AdminUser))
 	}
 	if !strings.HasPrefix(s.Prepare.SFTPRoot, "/") {
-		es.add("prepare.sftp_root", "give an absolute path such as /home/ubuntu/sftp", "%q is not an absolute path", s.Prepare.SFTPRoot)
+		es.add("prepare.sftp_root", "give an absolute path such as /home/ubuntu/sftp", "%s is not an absolute path", Show(s.Prepare.SFTPRoot))
 	}
 	return es.orNil()
 }
@@ -85,9 +86,9 @@ func CheckDomain(d string) *FieldError {
 	case d == "":
 		return &FieldError{Problem: "missing", Fix: "give the domain your site will answer on, such as example.org"}
 	case d != strings.ToLower(d):
-		return &FieldError{Problem: fmt.Sprintf("%q has upper-case letters", d), Fix: "write it in lower case: " + strings.ToLower(d)}
+		return &FieldError{Problem: fmt.Sprintf("%s has upper-case letters", Show(d)), Fix: "write it in lower case: " + strings.ToLower(d)}
 	case len(d) > 253 || !strings.Contains(d, "."):
-		return &FieldError{Problem: fmt.Sprintf("%q is not a full domain name", d), Fix: "give a name with a dot, such as example.org (lab: kopnik.test)"}
+		return &FieldError{Problem: fmt.Sprintf("%s is not a full domain name", Show(d)), Fix: "give a name with a dot, such as example.org (lab: kopnik.test)"}
 	}
 	for _, l := range strings.Split(d, ".") {
 		if !labelRE.MatchString(l) {
@@ -104,7 +105,7 @@ func CheckEmail(e string) *FieldError {
 	}
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
-		return &FieldError{Problem: fmt.Sprintf("%q is not an e-mail address", e), Fix: "write it as name@example.org"}
+		return &FieldError{Problem: fmt.Sprintf("%s is not an e-mail address", Show(e)), Fix: "write it as name@example.org"}
 	}
 	return nil
 }
@@ -116,14 +117,14 @@ func CheckAddress(a string) *FieldError {
 		return &FieldError{Problem: "missing", Fix: "give the host's IP address or DNS name"}
 	case looksIPv4.MatchString(a):
 		if ip, err := netip.ParseAddr(a); err != nil || !ip.Is4() {
-			return &FieldError{Problem: fmt.Sprintf("%q is not an IP address", a), Fix: "each of the four numbers is 0 to 255, such as 10.0.0.30"}
+			return &FieldError{Problem: fmt.Sprintf("%s is not an IP address", Show(a)), Fix: "each of the four numbers is 0 to 255, such as 10.0.0.30"}
 		}
 	case strings.Contains(a, ":"):
 		if _, err := netip.ParseAddr(a); err != nil {
-			return &FieldError{Problem: fmt.Sprintf("%q is not an IP address", a), Fix: "write an IPv6 address without brackets or port, such as fd00::10"}
+			return &FieldError{Problem: fmt.Sprintf("%s is not an IP address", Show(a)), Fix: "write an IPv6 address without brackets or port, such as fd00::10"}
 		}
 	case !hostnameRE.MatchString(a) || len(a) > 253:
-		return &FieldError{Problem: fmt.Sprintf("%q is neither an IP address nor a host name", a), Fix: "give an IP address such as 10.0.0.30 or a name such as server.example.org"}
+		return &FieldError{Problem: fmt.Sprintf("%s is neither an IP address nor a host name", Show(a)), Fix: "give an IP address such as 10.0.0.30 or a name such as server.example.org"}
 	}
 	return nil
 }
@@ -131,7 +132,7 @@ func CheckAddress(a string) *FieldError {
 // CheckHostName validates a host's name in the site file.
 func CheckHostName(n string) *FieldError {
 	if !labelRE.MatchString(n) {
-		return &FieldError{Problem: fmt.Sprintf("%q is not a valid host name", n), Fix: "use lower-case letters, digits and hyphens, such as manager or node-2"}
+		return &FieldError{Problem: fmt.Sprintf("%s is not a valid host name", Show(n)), Fix: "use lower-case letters, digits and hyphens, such as manager or node-2"}
 	}
 	return nil
 }
@@ -152,7 +153,7 @@ func (s *Site) validateHosts(es *Errors) {
 		if e := CheckHostName(h.Name); e != nil {
 			es.add(p+".name", e.Fix, "%s", e.Problem)
 		} else if seen[h.Name] {
-			es.add(p+".name", "give every host its own name", "%q is used twice", h.Name)
+			es.add(p+".name", "give every host its own name", "%s is used twice", Show(h.Name))
 		}
 		seen[h.Name] = true
 		if e := CheckAddress(h.Address); e != nil {
@@ -162,7 +163,7 @@ func (s *Site) validateHosts(es *Errors) {
 			es.add(p+".port", "use the port sshd listens on, usually 22", "%d is not a TCP port", h.Port)
 		}
 		if !userRE.MatchString(h.User) {
-			es.add(p+".user", "use the login name, such as root or ubuntu", "%q is not a valid user name", h.User)
+			es.add(p+".user", "use the login name, such as root or ubuntu", "%s is not a valid user name", Show(h.User))
 		}
 		switch h.Auth.Method {
 		case AuthKey:
@@ -175,7 +176,7 @@ func (s *Site) validateHosts(es *Errors) {
 				es.add(p+".auth.password_ref", "name a secret (set it with `collabstack secret set NAME`) or env:VARIABLE; never write the password here", "%q is not a secret reference", h.Auth.PasswordRef)
 			}
 		default:
-			es.add(p+".auth.method", didYouMean(h.Auth.Method, AuthMethods), "%q is not an auth method", h.Auth.Method)
+			es.add(p+".auth.method", didYouMean(h.Auth.Method, AuthMethods), "%s is not an auth method", Show(h.Auth.Method))
 		}
 		if h.SudoPasswordRef != "" && !refRE.MatchString(h.SudoPasswordRef) {
 			es.add(p+".sudo_password_ref", "name a secret or env:VARIABLE; never write the password here", "%q is not a secret reference", h.SudoPasswordRef)
@@ -184,7 +185,7 @@ func (s *Site) validateHosts(es *Errors) {
 			if h.Role == "" {
 				es.add(p+".role", "use one of: "+strings.Join(Roles, ", "), "missing")
 			} else {
-				es.add(p+".role", didYouMean(h.Role, Roles), "%q is not a role", h.Role)
+				es.add(p+".role", didYouMean(h.Role, Roles), "%s is not a role", Show(h.Role))
 			}
 		}
 		for _, k := range sortedKeys(h.Labels) {
@@ -197,7 +198,7 @@ func (s *Site) validateHosts(es *Errors) {
 			if h.Jump == h.Name {
 				es.add(p+".jump", "name another host, or remove jump", "a host cannot jump through itself")
 			} else if !contains(names, h.Jump) && !s.isVM(h.Jump) {
-				es.add(p+".jump", didYouMean(h.Jump, names), "%q is not a host of this site", h.Jump)
+				es.add(p+".jump", didYouMean(h.Jump, names), "%s is not a host of this site", Show(h.Jump))
 			}
 		}
 	}
@@ -248,7 +249,7 @@ func (s *Site) validateTopology(es *Errors) {
 		}
 		if s.Lab != nil && s.Lab.Subnet != "" {
 			if _, err := netip.ParsePrefix(s.Lab.Subnet); err != nil {
-				es.add("lab.subnet", "write it as 172.30.77.0/24", "%q is not a subnet", s.Lab.Subnet)
+				es.add("lab.subnet", "write it as 172.30.77.0/24", "%s is not a subnet", Show(s.Lab.Subnet))
 			}
 		}
 	case TopologyKopnik:
@@ -269,14 +270,14 @@ func (s *Site) validateImages(es *Errors) {
 	case ImagesPull:
 	case ImagesMirror:
 		if e := CheckAddress(strings.Split(s.Images.Mirror, ":")[0]); s.Images.Mirror == "" || e != nil {
-			es.add("images.mirror", "give the registry mirror as host:port, such as registry.lan:5000", "%q is not a registry address", s.Images.Mirror)
+			es.add("images.mirror", "give the registry mirror as host:port, such as registry.lan:5000", "%s is not a registry address", Show(s.Images.Mirror))
 		}
 	case ImagesBundle:
 		if s.Images.Bundle == "" {
 			es.add("images.bundle", "give the path of a bundle made by `collabstack images save`", "missing")
 		}
 	default:
-		es.add("images.source", didYouMean(s.Images.Source, ImageSources), "%q is not an image source", s.Images.Source)
+		es.add("images.source", didYouMean(s.Images.Source, ImageSources), "%s is not an image source", Show(s.Images.Source))
 	}
 }
 
@@ -287,28 +288,28 @@ func (s *Site) validateNetwork(es *Errors) {
 	}
 	lan, err := netip.ParsePrefix(n.LAN)
 	if err != nil {
-		es.add("network.lan", "write it as 10.10.0.0/24", "%q is not a subnet", n.LAN)
+		es.add("network.lan", "write it as 10.10.0.0/24", "%s is not a subnet", Show(n.LAN))
 	}
 	vpn, verr := netip.ParsePrefix(n.VPN)
 	if verr != nil {
-		es.add("network.vpn", "write it as 10.20.0.0/24", "%q is not a subnet", n.VPN)
+		es.add("network.vpn", "write it as 10.20.0.0/24", "%s is not a subnet", Show(n.VPN))
 	}
 	if err == nil && verr == nil && lan.Overlaps(vpn) {
 		es.add("network.vpn", "give the VPN a subnet apart from the LAN", "%s overlaps the LAN %s", n.VPN, n.LAN)
 	}
 	if gw, gerr := netip.ParseAddr(n.Gateway); gerr != nil {
-		es.add("network.gateway", "give the LAN address of outer-openwrt, such as 10.10.0.1", "%q is not an IP address", n.Gateway)
+		es.add("network.gateway", "give the LAN address of outer-openwrt, such as 10.10.0.1", "%s is not an IP address", Show(n.Gateway))
 	} else if err == nil && !lan.Contains(gw) {
 		es.add("network.gateway", "pick an address inside "+n.LAN, "%s is outside the LAN", n.Gateway)
 	}
 	for i, u := range n.Upstreams {
 		if _, err := netip.ParseAddr(u); err != nil {
-			es.add(fmt.Sprintf("network.dns_upstreams[%d]", i), "give the IP address of a DNS resolver", "%q is not an IP address", u)
+			es.add(fmt.Sprintf("network.dns_upstreams[%d]", i), "give the IP address of a DNS resolver", "%s is not an IP address", Show(u))
 		}
 	}
 	for i, u := range n.VPNUsers {
 		if !userRE.MatchString(u) {
-			es.add(fmt.Sprintf("network.vpn_users[%d]", i), "use lower-case letters, digits, _ and -", "%q is not a valid user name", u)
+			es.add(fmt.Sprintf("network.vpn_users[%d]", i), "use lower-case letters, digits, _ and -", "%s is not a valid user name", Show(u))
 		}
 	}
 }
@@ -333,14 +334,14 @@ func (s *Site) validateProxmox(es *Errors) {
 		if e := CheckHostName(vm.Name); e != nil {
 			es.add(p+".name", e.Fix, "%s", e.Problem)
 		} else if seen[vm.Name] || contains(names(s.Hosts), vm.Name) {
-			es.add(p+".name", "give every VM and host its own name", "%q is used twice", vm.Name)
+			es.add(p+".name", "give every VM and host its own name", "%s is used twice", Show(vm.Name))
 		}
 		seen[vm.Name] = true
 		if !contains(pve, vm.On) {
-			es.add(p+".on", didYouMean(vm.On, pve), "%q is not a Proxmox host of this site", vm.On)
+			es.add(p+".on", didYouMean(vm.On, pve), "%s is not a Proxmox host of this site", Show(vm.On))
 		}
 		if vm.Kind != VMDebian && vm.Kind != VMOpenWrt {
-			es.add(p+".kind", "use debian or openwrt", "%q is not a VM kind", vm.Kind)
+			es.add(p+".kind", "use debian or openwrt", "%s is not a VM kind", Show(vm.Kind))
 		}
 		if vm.MemoryMB < 128 || vm.Cores < 1 || vm.DiskGB < 1 {
 			es.add(p, "give cores ≥ 1, memory_mb ≥ 128 and disk_gb ≥ 1", "the VM is too small")
@@ -349,7 +350,7 @@ func (s *Site) validateProxmox(es *Errors) {
 			a, err := netip.ParsePrefix(vm.Address)
 			switch {
 			case err != nil:
-				es.add(p+".address", "write it with its prefix, such as 10.10.0.11/24", "%q is not an address with prefix", vm.Address)
+				es.add(p+".address", "write it with its prefix, such as 10.10.0.11/24", "%s is not an address with prefix", Show(vm.Address))
 			case lan.IsValid() && !lan.Contains(a.Addr()):
 				es.add(p+".address", "pick an address inside "+lan.String(), "%s is outside the LAN", vm.Address)
 			}
@@ -370,10 +371,10 @@ func (s *Site) validateComponents(es *Errors, catalog Catalog) {
 		c := s.Components[name]
 		p := "components." + name
 		if catalog != nil && !catalog.Has(name) {
-			es.add(p, didYouMean(name, catalog.Names())+" (list them with `collabstack apps`)", "%q is not a known component", name)
+			es.add(p, didYouMean(name, catalog.Names())+" (list them with `collabstack apps`)", "%s is not a known component", Show(name))
 		}
 		if c.Placement != "" && c.Placement != LabelInfra && c.Placement != LabelCommon {
-			es.add(p+".placement", "use infra or common", "%q is not a placement", c.Placement)
+			es.add(p+".placement", "use infra or common", "%s is not a placement", Show(c.Placement))
 		}
 	}
 }
@@ -382,7 +383,7 @@ func (s *Site) validateACME(es *Errors) {
 	if s.TLS.ACMEServer != "" {
 		u, err := url.Parse(s.TLS.ACMEServer)
 		if err != nil || u.Scheme != "https" || u.Host == "" {
-			es.add("tls.acme_server", "give the https:// URL of the ACME directory, such as https://ca.example.org/acme/acme/directory", "%q is not an https URL", s.TLS.ACMEServer)
+			es.add("tls.acme_server", "give the https:// URL of the ACME directory, such as https://ca.example.org/acme/acme/directory", "%s is not an https URL", Show(s.TLS.ACMEServer))
 		}
 		if s.TLS.Mode == TLSSelfSigned {
 			es.add("tls.acme_server", "remove it, or set tls.mode: letsencrypt to get certificates from that server", "is set but tls.mode is self-signed")
