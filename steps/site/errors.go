@@ -16,17 +16,25 @@ type FieldError struct {
 	Fix     string
 }
 
+// MaxLine is the longest an error line may be: a value given in the
+// site file is cut, never printed whole.
+const MaxLine = 280
+
 func (e FieldError) Error() string {
 	var b strings.Builder
 	if e.Line > 0 {
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
 	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
+		b.WriteString(cut(e.Field, 80) + ": ")
 	}
-	b.WriteString(e.Problem)
-	if e.Fix != "" {
-		b.WriteString("; " + e.Fix)
+	problem, fix := e.Problem, e.Fix
+	if room := MaxLine - b.Len() - len(fix) - 2; len(problem) > room {
+		problem = cut(problem, max(room, 100))
+	}
+	b.WriteString(problem)
+	if fix != "" {
+		b.WriteString("; " + cut(fix, max(MaxLine-b.Len()-2, 60)))
 	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,7 @@ func Load(path string, catalog Catalog) (*Site, error) {
 func Parse(data []byte) (*Site, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{{Problem: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "), Fix: "check the indentation and quoting around that line"}}
+		return nil, Errors{{Problem: "not valid YAML: " + cut(strings.TrimPrefix(err.Error(), "yaml: "), 200), Fix: "check the indentation and quoting around that line"}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{Problem: "the site file is empty", Fix: "start from `collabstack init`"}}
@@ -46,6 +47,11 @@ func Parse(data []byte) (*Site, error) {
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, Errors{{Line: root.Line, Problem: "the site file must be a mapping of keys (version:, topology:, ...)", Fix: "start from `collabstack init`"}}
+	}
+	var ctl Errors
+	scanScalars(root, "", &ctl)
+	if len(ctl) > 0 {
+		return nil, ctl
 	}
 	w := &walker{lines: map[int]string{}}
 	w.check(root, reflect.TypeOf(Site{}), "")
@@ -80,7 +86,7 @@ func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			if n.Tag != "!!null" {
-				w.errs = append(w.errs, FieldError{Field: path, Line: n.Line, Problem: fmt.Sprintf("expects a mapping of keys, not %q", n.Value), Fix: "see `collabstack init` for its shape"})
+				w.errs = append(w.errs, FieldError{Field: path, Line: n.Line, Problem: fmt.Sprintf("expects a mapping of keys, not %s", Show(n.Value)), Fix: "see `collabstack init` for its shape"})
 			}
 			return
 		}
@@ -92,7 +98,7 @@ func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
 		sortStrings(names)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			sub := join(path, k.Value)
+			sub := join(path, cut(k.Value, 60))
 			ft, ok := fields[k.Value]
 			if !ok {
 				w.errs = append(w.errs, FieldError{Field: sub, Line: k.Line, Problem: "unknown key", Fix: didYouMean(k.Value, names)})
@@ -128,12 +134,16 @@ func (w *walker) typeErrors(err error) error {
 	}
 	var out Errors
 	for _, msg := range te.Errors {
-		fe := FieldError{Problem: msg, Fix: "check the value's type against `collabstack init`"}
+		fe := FieldError{Problem: cut(msg, 200), Fix: "check the value's type against `collabstack init`"}
 		if m := lineRE.FindStringSubmatch(msg); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			fe.Line = line
 			fe.Field = w.lines[line]
-			fe.Problem = strings.Replace(m[2], "cannot unmarshal", "has the wrong type:", 1)
+			fe.Problem = cut(strings.Replace(m[2], "cannot unmarshal", "has the wrong type:", 1), 200)
+			if strings.Contains(fe.Field, "password_ref") {
+				// Never repeat what may be a password.
+				fe.Problem = "has the wrong type: give the name of a secret"
+			}
 		}
 		out = append(out, fe)
 	}
@@ -184,4 +194,54 @@ func (s *Site) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// scanScalars refuses line breaks and other control characters in every
+// key and value of the file: no value of a site file is more than one
+// line, and a newline is how a value escapes its place in a config file.
+func scanScalars(n *yaml.Node, path string, es *Errors) {
+	if len(*es) >= 20 {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if hasControl(n.Value) {
+			fix := "write the value on one line, without control characters"
+			if strings.Contains(path, "password_ref") {
+				*es = append(*es, FieldError{Field: path, Line: n.Line, Problem: "has a line break or control character", Fix: fix})
+				return
+			}
+			*es = append(*es, FieldError{Field: path, Line: n.Line, Problem: Show(n.Value) + " has a line break or control character", Fix: fix})
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if hasControl(k.Value) {
+				*es = append(*es, FieldError{Field: path, Line: k.Line, Problem: "the key " + Show(k.Value) + " has a line break or control character", Fix: "write keys on one line"})
+				continue
+			}
+			scanScalars(v, join(path, cut(k.Value, 60)), es)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			scanScalars(item, fmt.Sprintf("%s[%d]", path, i), es)
+		}
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			scanScalars(c, path, es)
+		}
+	}
+}
+
+// cut shortens s to at most n bytes (on a rune boundary), saying how long
+// it was.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + fmt.Sprintf("… (%d characters)", len(s))
 }

@@ -78,6 +78,7 @@ type Site struct {
 	Network    *Network             `yaml:"network,omitempty"`
 	Images     Images               `yaml:"images,omitempty"`
 	Firewall   Firewall             `yaml:"firewall,omitempty"`
+	Backup     *Backup              `yaml:"backup,omitempty"`
 	Components map[string]Component `yaml:"components,omitempty"`
 	// StateDir holds the journal, secrets and pinned host keys; relative
 	// paths are relative to the site file. Default: <site file>.state
@@ -133,6 +134,10 @@ type Host struct {
 	Labels          map[string]string `yaml:"labels,omitempty"`
 	// Jump names a host to tunnel through.
 	Jump string `yaml:"jump,omitempty"`
+	// HostKey is the SHA256 fingerprint of the host's SSH key
+	// (SHA256:..., as `ssh-keygen -lf` prints it), so that a headless
+	// apply can trust the host on its first connection.
+	HostKey string `yaml:"host_key,omitempty"`
 }
 
 // Auth says how to log in.

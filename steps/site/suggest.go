@@ -1,11 +1,17 @@
 package site
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Suggest returns the option closest to word when it is close enough to be
 // a likely typo, else "".
 func Suggest(word string, options []string) string {
 	best, bestD := "", 1<<30
+	if len(word) > 100 {
+		return ""
+	}
 	w := strings.ToLower(word)
 	for _, o := range options {
 		d := distance(w, strings.ToLower(o))
@@ -27,6 +33,9 @@ func Suggest(word string, options []string) string {
 func didYouMean(word string, options []string) string {
 	if s := Suggest(word, options); s != "" {
 		return "did you mean " + s + "?"
+	}
+	if len(options) > 8 {
+		return "use one of: " + strings.Join(options[:8], ", ") + fmt.Sprintf(", … (%d in all)", len(options))
 	}
 	return "use one of: " + strings.Join(options, ", ")
 }

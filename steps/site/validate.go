@@ -2,6 +2,7 @@ package site
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/netip"
@@ -68,15 +69,28 @@ func (s *Site) Validate(catalog Catalog) error {
 	s.validateProxmox(&es)
 	s.validateComponents(&es, catalog)
 	s.validateFirewall(&es)
+	s.validateBackup(&es)
 	if s.Prepare.Docker != "distro" && s.Prepare.Docker != "docker-repo" {
 		es.add("prepare.docker", "use distro (the distribution's docker.io) or docker-repo (Docker's own repository)", "%s is not a docker source", Show(s.Prepare.Docker))
 	}
 	if !userRE.MatchString(s.Prepare.AdminUser) {
 		es.add("prepare.admin_user", "use lower-case letters, digits, _ and -, starting with a letter", "%s is not a valid user name", Show(s.Prepare.AdminUser))
 	}
-	if !strings.HasPrefix(s.Prepare.SFTPRoot, "/") {
-		es.add("prepare.sftp_root", "give an absolute path such as /home/ubuntu/sftp", "%s is not an absolute path", Show(s.Prepare.SFTPRoot))
+	if e := CheckPath(s.Prepare.SFTPRoot, "/home/ubuntu/sftp"); e != nil {
+		es.add("prepare.sftp_root", e.Fix, "%s", e.Problem)
 	}
+	if e := CheckNodeVersion(s.Prepare.Node); e != nil {
+		es.add("prepare.node", e.Fix, "%s", e.Problem)
+	}
+	for i, n := range s.Prepare.NTP {
+		if e := CheckAddress(n); e != nil {
+			es.add(fmt.Sprintf("prepare.ntp[%d]", i), "give a time server's name or IP address, such as ntp.example.org", "%s", e.Problem)
+		}
+	}
+	if !siteNameRE.MatchString(s.Name) {
+		es.add("name", "use lower-case letters, digits and hyphens, up to 63, such as kopnik (it names the site's CA, VMs and VPN profiles)", "%s is not a valid site name", Show(s.Name))
+	}
+	s.validateLab(&es)
 	return es.orNil()
 }
 
@@ -92,7 +106,7 @@ func CheckDomain(d string) *FieldError {
 	}
 	for _, l := range strings.Split(d, ".") {
 		if !labelRE.MatchString(l) {
-			return &FieldError{Problem: fmt.Sprintf("%q is not a valid domain name (label %q)", d, l), Fix: "use letters, digits and hyphens between the dots"}
+			return &FieldError{Problem: fmt.Sprintf("%s is not a valid domain name (label %s)", Show(d), Show(l)), Fix: "use letters, digits and hyphens between the dots"}
 		}
 	}
 	return nil
@@ -104,8 +118,8 @@ func CheckEmail(e string) *FieldError {
 		return &FieldError{Problem: "missing", Fix: "give the address Let's Encrypt and the apps send notices to"}
 	}
 	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndex(e, "@")+1:], ".") {
-		return &FieldError{Problem: fmt.Sprintf("%s is not an e-mail address", Show(e)), Fix: "write it as name@example.org"}
+	if err != nil || a.Address != e || !emailRE.MatchString(e) || len(e) > 254 {
+		return &FieldError{Problem: fmt.Sprintf("%s is not an e-mail address", Show(e)), Fix: "write it as name@example.org: letters, digits and . _ + - before the @, a lower-case domain after it"}
 	}
 	return nil
 }
@@ -144,6 +158,7 @@ func isReservedDomain(d string) bool {
 
 func (s *Site) validateHosts(es *Errors) {
 	seen := map[string]bool{}
+	addrs := map[string]int{}
 	names := make([]string, 0, len(s.Hosts))
 	for _, h := range s.Hosts {
 		names = append(names, h.Name)
@@ -158,6 +173,12 @@ func (s *Site) validateHosts(es *Errors) {
 		seen[h.Name] = true
 		if e := CheckAddress(h.Address); e != nil {
 			es.add(p+".address", e.Fix, "%s", e.Problem)
+		} else {
+			at := fmt.Sprintf("%s:%d via %s", strings.ToLower(h.Address), h.Port, h.Jump)
+			if other, dup := addrs[at]; dup {
+				es.add(p+".address", "give every host its own address (or port)", "%s:%d is also the address of hosts[%d]", Show(h.Address), h.Port, other)
+			}
+			addrs[at] = i
 		}
 		if h.Port < 1 || h.Port > 65535 {
 			es.add(p+".port", "use the port sshd listens on, usually 22", "%d is not a TCP port", h.Port)
@@ -173,13 +194,13 @@ func (s *Site) validateHosts(es *Errors) {
 		case AuthAgent:
 		case AuthPassword:
 			if !refRE.MatchString(h.Auth.PasswordRef) {
-				es.add(p+".auth.password_ref", "name a secret (set it with `collabstack secret set NAME`) or env:VARIABLE; never write the password here", "%q is not a secret reference", h.Auth.PasswordRef)
+				es.add(p+".auth.password_ref", "name a secret (set it with `collabstack secret set NAME`) or env:VARIABLE; never write the password here", "the value is not a secret reference (%d characters; not repeated here, in case it is a password)", len(h.Auth.PasswordRef))
 			}
 		default:
 			es.add(p+".auth.method", didYouMean(h.Auth.Method, AuthMethods), "%s is not an auth method", Show(h.Auth.Method))
 		}
 		if h.SudoPasswordRef != "" && !refRE.MatchString(h.SudoPasswordRef) {
-			es.add(p+".sudo_password_ref", "name a secret or env:VARIABLE; never write the password here", "%q is not a secret reference", h.SudoPasswordRef)
+			es.add(p+".sudo_password_ref", "name a secret or env:VARIABLE; never write the password here", "the value is not a secret reference (%d characters; not repeated here, in case it is a password)", len(h.SudoPasswordRef))
 		}
 		if !contains(Roles, h.Role) {
 			if h.Role == "" {
@@ -190,8 +211,13 @@ func (s *Site) validateHosts(es *Errors) {
 		}
 		for _, k := range sortedKeys(h.Labels) {
 			v := h.Labels[k]
-			if !labelKeyRE.MatchString(k) || strings.ContainsAny(v, " \t=") {
-				es.add(p+".labels."+k, "use letters, digits, dots, dashes and underscores", "%q=%q is not a valid node label", k, v)
+			if !labelKeyRE.MatchString(k) || len(k) > 63 || !labelValueRE.MatchString(v) {
+				es.add(p+".labels", "use letters, digits, dots, dashes and underscores in both, such as role: infra", "%s=%s is not a valid node label", Show(k), Show(v))
+			}
+		}
+		if h.HostKey != "" {
+			if e := CheckFingerprint(h.HostKey); e != nil {
+				es.add(p+".host_key", e.Fix, "%s", e.Problem)
 			}
 		}
 		if h.Jump != "" {
@@ -232,7 +258,7 @@ func (s *Site) validateTopology(es *Errors) {
 	}
 	for i, h := range s.Hosts {
 		if h.Role != "" && contains(Roles, h.Role) && !contains(allowed, h.Role) {
-			es.add(fmt.Sprintf("hosts[%d].role", i), "use one of: "+strings.Join(allowed, ", "), "role %q does not belong in topology %s", h.Role, s.Topology)
+			es.add(fmt.Sprintf("hosts[%d].role", i), "use one of: "+strings.Join(allowed, ", "), "role %s does not belong in topology %s", Show(h.Role), s.Topology)
 		}
 	}
 	need := func(role string, n int, fix string) {
@@ -307,6 +333,16 @@ func (s *Site) validateNetwork(es *Errors) {
 			es.add(fmt.Sprintf("network.dns_upstreams[%d]", i), "give the IP address of a DNS resolver", "%s is not an IP address", Show(u))
 		}
 	}
+	for field, b := range map[string]string{"network.wan_bridge": n.WANBridge, "network.lan_bridge": n.LANBridge, "network.vpn_bridge": n.VPNBridge} {
+		if e := CheckInterface(b); e != nil {
+			es.add(field, e.Fix, "%s", e.Problem)
+		}
+	}
+	if n.PublicIPv4 != "" {
+		if e := CheckIPv4(n.PublicIPv4); e != nil {
+			es.add("network.public_ipv4", e.Fix, "%s", e.Problem)
+		}
+	}
 	for i, u := range n.VPNUsers {
 		if !userRE.MatchString(u) {
 			es.add(fmt.Sprintf("network.vpn_users[%d]", i), "use lower-case letters, digits, _ and -", "%s is not a valid user name", Show(u))
@@ -328,7 +364,11 @@ func (s *Site) validateProxmox(es *Errors) {
 	if s.Network != nil {
 		lan, _ = netip.ParsePrefix(s.Network.LAN)
 	}
+	if s.Proxmox.Storage != "" && !storageRE.MatchString(s.Proxmox.Storage) {
+		es.add("proxmox.storage", "give a Proxmox storage ID such as local-lvm", "%s is not a storage ID", Show(s.Proxmox.Storage))
+	}
 	seen := map[string]bool{}
+	vmAddrs := map[netip.Addr]int{}
 	for i, vm := range s.Proxmox.VMs {
 		p := fmt.Sprintf("proxmox.vms[%d]", i)
 		if e := CheckHostName(vm.Name); e != nil {
@@ -343,8 +383,21 @@ func (s *Site) validateProxmox(es *Errors) {
 		if vm.Kind != VMDebian && vm.Kind != VMOpenWrt {
 			es.add(p+".kind", "use debian or openwrt", "%s is not a VM kind", Show(vm.Kind))
 		}
-		if vm.MemoryMB < 128 || vm.Cores < 1 || vm.DiskGB < 1 {
-			es.add(p, "give cores ≥ 1, memory_mb ≥ 128 and disk_gb ≥ 1", "the VM is too small")
+		intRange(es, p+".cores", vm.Cores, 1, 128)
+		intRange(es, p+".memory_mb", vm.MemoryMB, 128, 4*1024*1024)
+		intRange(es, p+".disk_gb", vm.DiskGB, 1, 64*1024)
+		for j, b := range vm.Bridges {
+			if e := CheckInterface(b); e != nil {
+				es.add(fmt.Sprintf("%s.bridges[%d]", p, j), e.Fix, "%s", e.Problem)
+			}
+		}
+		if vm.Role != "" && vm.Role != RoleManager && vm.Role != RoleWorker && vm.Role != RoleRouter && vm.Role != RoleVPN {
+			es.add(p+".role", didYouMean(vm.Role, []string{RoleManager, RoleWorker, RoleRouter, RoleVPN}), "%s is not a VM role", Show(vm.Role))
+		}
+		for _, k := range sortedKeys(vm.Labels) {
+			if !labelKeyRE.MatchString(k) || len(k) > 63 || !labelValueRE.MatchString(vm.Labels[k]) {
+				es.add(p+".labels", "use letters, digits, dots, dashes and underscores in both, such as role: infra", "%s=%s is not a valid node label", Show(k), Show(vm.Labels[k]))
+			}
 		}
 		if vm.Address != "" {
 			a, err := netip.ParsePrefix(vm.Address)
@@ -353,6 +406,11 @@ func (s *Site) validateProxmox(es *Errors) {
 				es.add(p+".address", "write it with its prefix, such as 10.10.0.11/24", "%s is not an address with prefix", Show(vm.Address))
 			case lan.IsValid() && !lan.Contains(a.Addr()):
 				es.add(p+".address", "pick an address inside "+lan.String(), "%s is outside the LAN", vm.Address)
+			default:
+				if other, dup := vmAddrs[a.Addr()]; dup {
+					es.add(p+".address", "give every VM its own address", "%s is also the address of proxmox.vms[%d]", a.Addr(), other)
+				}
+				vmAddrs[a.Addr()] = i
 			}
 		}
 	}
@@ -370,6 +428,10 @@ func (s *Site) validateComponents(es *Errors, catalog Catalog) {
 	for _, name := range sortedKeys(s.Components) {
 		c := s.Components[name]
 		p := "components." + name
+		if !labelRE.MatchString(name) {
+			es.add("components", "use the component names `collabstack apps` lists", "%s is not a component name", Show(name))
+			continue
+		}
 		if catalog != nil && !catalog.Has(name) {
 			es.add(p, didYouMean(name, catalog.Names())+" (list them with `collabstack apps`)", "%s is not a known component", Show(name))
 		}
@@ -382,7 +444,7 @@ func (s *Site) validateComponents(es *Errors, catalog Catalog) {
 func (s *Site) validateACME(es *Errors) {
 	if s.TLS.ACMEServer != "" {
 		u, err := url.Parse(s.TLS.ACMEServer)
-		if err != nil || u.Scheme != "https" || u.Host == "" {
+		if err != nil || u.Scheme != "https" || u.Host == "" || !urlRE.MatchString(s.TLS.ACMEServer) || len(s.TLS.ACMEServer) > 300 {
 			es.add("tls.acme_server", "give the https:// URL of the ACME directory, such as https://ca.example.org/acme/acme/directory", "%s is not an https URL", Show(s.TLS.ACMEServer))
 		}
 		if s.TLS.Mode == TLSSelfSigned {
@@ -392,9 +454,9 @@ func (s *Site) validateACME(es *Errors) {
 	if s.TLS.ACMECA != "" {
 		data, err := os.ReadFile(ExpandHome(s.TLS.ACMECA))
 		if err != nil {
-			es.add("tls.acme_ca", "give the path of a PEM file on this machine", "cannot read %s: %v", s.TLS.ACMECA, err)
+			es.add("tls.acme_ca", "give the path of a PEM file on this machine", "cannot read %s: %v", Show(s.TLS.ACMECA), errors.Unwrap(err))
 		} else if p := x509.NewCertPool(); !p.AppendCertsFromPEM(data) {
-			es.add("tls.acme_ca", "give a PEM file with at least one CERTIFICATE block", "%s holds no certificate", s.TLS.ACMECA)
+			es.add("tls.acme_ca", "give a PEM file with at least one CERTIFICATE block", "%s holds no certificate", Show(s.TLS.ACMECA))
 		}
 	}
 }
@@ -403,3 +465,28 @@ func (s *Site) validateACME(es *Errors) {
 // private use (.test, .example, .invalid, .localhost, ...): no public DNS
 // has it and no public CA issues for it.
 func IsReservedDomain(d string) bool { return d != "" && isReservedDomain(d) }
+
+// intRange adds an error when n is outside [lo, hi].
+func intRange(es *Errors, field string, n, lo, hi int) {
+	if n < lo || n > hi {
+		es.add(field, fmt.Sprintf("use a whole number from %d to %d", lo, hi), "%d is out of range", n)
+	}
+}
+
+func (s *Site) validateLab(es *Errors) {
+	if s.Lab == nil {
+		return
+	}
+	if s.Topology != TopologyLab {
+		es.add("lab", "remove it, or use topology: lab", "lab: is only read for topology lab")
+		return
+	}
+	if s.Lab.Network != "" && !dockerNameRE.MatchString(s.Lab.Network) {
+		es.add("lab.network", "use letters, digits, _ . and -, such as collabstack-lab", "%s is not a docker network name", Show(s.Lab.Network))
+	}
+	if s.Lab.Image != "" {
+		if e := CheckImage(s.Lab.Image); e != nil {
+			es.add("lab.image", e.Fix, "%s", e.Problem)
+		}
+	}
+}
