@@ -135,6 +135,12 @@ type Option struct {
 	Type        string `yaml:"type"` // string, int, bool, list
 	Default     any    `yaml:"default"`
 	Description string `yaml:"description"`
+	// Kind says what a string option holds, each with its strict pattern
+	// (site.Check*): text (the default), ipv4, size, hostport.
+	Kind string `yaml:"kind,omitempty"`
+	// Min and Max bound an int option; both are required for ints.
+	Min *int `yaml:"min,omitempty"`
+	Max *int `yaml:"max,omitempty"`
 }
 
 // Hook runs a script in a running container of the app after its deploy.
@@ -320,8 +326,14 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 		if o.Description == "" {
 			bad("options."+name+".description", "missing")
 		}
-		if _, err := convertOption(o.Type, o.Default); err != nil {
+		if _, err := o.convert(o.Default); err != nil {
 			bad("options."+name+".default", "%v", err)
+		}
+		if o.Type == OptInt && (o.Min == nil || o.Max == nil || *o.Min > *o.Max) {
+			bad("options."+name, "an int option needs min and max (min <= max)")
+		}
+		if o.Type == OptString && !contains(optionKinds, o.Kind) {
+			bad("options."+name+".kind", "use one of %v", optionKinds)
 		}
 	}
 	if d := a.Database; d != nil {

@@ -2,6 +2,7 @@ package apps
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -16,36 +17,60 @@ const (
 	OptList   = "list"
 )
 
-// convertOption checks v against the option type and returns it in the
-// type templates get: string, int, bool or []string.
-func convertOption(typ string, v any) (any, error) {
-	switch typ {
+// String option kinds and their checks; "" is text.
+var optionKinds = []string{"", "text", "ipv4", "size", "hostport"}
+
+var kindChecks = map[string]func(string) *site.FieldError{
+	"": site.CheckText, "text": site.CheckText, "ipv4": site.CheckIPv4, "size": site.CheckSize, "hostport": site.CheckHostPort,
+}
+
+// listItemRE is what a list option's items may be: plain names, networks
+// and versions (letters, digits and - _ . / @ :).
+var listItemRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/@:-]{0,99}$`)
+
+// convert checks v against the option's type, kind and range and
+// returns it in the type templates get: string, int, bool or []string.
+// An empty string is always allowed (it means "not set").
+func (o Option) convert(v any) (any, error) {
+	switch o.Type {
 	case OptString:
-		switch x := v.(type) {
+		var x string
+		switch t := v.(type) {
 		case string:
-			if strings.ContainsAny(x, "\"\n\\`$") {
-				return nil, fmt.Errorf("%q: no quotes, backslashes, $ or newlines, please", x)
-			}
-			return x, nil
+			x = t
 		case int, float64:
-			return fmt.Sprint(x), nil
+			x = fmt.Sprint(t)
+		default:
+			return nil, fmt.Errorf("%s is not a string", site.Show(fmt.Sprint(v)))
 		}
-		return nil, fmt.Errorf("%v is not a string", v)
+		if x != "" {
+			if e := kindChecks[o.Kind](x); e != nil {
+				return nil, fmt.Errorf("%s; %s", e.Problem, e.Fix)
+			}
+		}
+		return x, nil
 	case OptInt:
+		n, ok := 0, false
 		switch x := v.(type) {
 		case int:
-			return x, nil
+			n, ok = x, true
 		case float64:
 			if x == float64(int(x)) {
-				return int(x), nil
+				n, ok = int(x), true
 			}
 		}
-		return nil, fmt.Errorf("%v is not a whole number", v)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a whole number", site.Show(fmt.Sprint(v)))
+		}
+		if (o.Min != nil && n < *o.Min) || (o.Max != nil && n > *o.Max) {
+			return nil, fmt.Errorf("%d is out of range: use a whole number from %d to %d", n, deref(o.Min), deref(o.Max))
+		}
+		return n, nil
 	case OptBool:
 		if b, ok := v.(bool); ok {
 			return b, nil
 		}
-		return nil, fmt.Errorf("%v is not true or false", v)
+		return nil, fmt.Errorf("%s is not true or false", site.Show(fmt.Sprint(v)))
 	case OptList:
 		var out []string
 		switch x := v.(type) {
@@ -56,20 +81,32 @@ func convertOption(typ string, v any) (any, error) {
 		case []any:
 			for _, e := range x {
 				s, ok := e.(string)
-				if !ok || s == "" || strings.ContainsAny(s, " \t\"'\n\\`$;,") {
-					return nil, fmt.Errorf("list item %v: give plain names (letters, digits, - _ . / @ :)", e)
+				if !ok {
+					s = fmt.Sprint(e)
 				}
 				out = append(out, s)
 			}
 		default:
-			return nil, fmt.Errorf("%v is not a list", v)
+			return nil, fmt.Errorf("%s is not a list", site.Show(fmt.Sprint(v)))
+		}
+		for _, s := range out {
+			if !listItemRE.MatchString(s) {
+				return nil, fmt.Errorf("list item %s: give plain names (letters, digits, - _ . / @ :)", site.Show(s))
+			}
 		}
 		if out == nil {
 			out = []string{}
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("type %q is not string, int, bool or list", typ)
+	return nil, fmt.Errorf("type %q is not string, int, bool or list", o.Type)
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // ParseOptions returns the app's options: each given value checked
@@ -78,7 +115,7 @@ func convertOption(typ string, v any) (any, error) {
 func (a *App) ParseOptions(raw map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for name, o := range a.Options {
-		v, err := convertOption(o.Type, o.Default)
+		v, err := o.convert(o.Default)
 		if err != nil {
 			return nil, err
 		}
@@ -103,11 +140,11 @@ func (a *App) ParseOptions(raw map[string]any) (map[string]any, error) {
 			} else if len(known) > 0 {
 				fix = "use " + strings.Join(known, ", ")
 			}
-			return nil, fmt.Errorf("components.%s.options.%s: unknown option; %s", a.Name, k, fix)
+			return nil, site.FieldError{Field: "components." + a.Name + ".options." + k, Problem: "unknown option", Fix: fix}
 		}
-		v, err := convertOption(o.Type, raw[k])
+		v, err := o.convert(raw[k])
 		if err != nil {
-			return nil, fmt.Errorf("components.%s.options.%s: %v", a.Name, k, err)
+			return nil, site.FieldError{Field: "components." + a.Name + ".options." + k, Problem: err.Error(), Fix: "see the options of " + a.Name + " in `collabstack apps`"}
 		}
 		out[k] = v
 	}
