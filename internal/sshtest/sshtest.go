@@ -52,12 +52,20 @@ type Server struct {
 type Option func(*config)
 
 type config struct {
-	extra []string
+	extra    []string
+	homeKeys bool
 }
 
 // WithConfig adds sshd_config lines ("MaxSessions 20").
 func WithConfig(lines ...string) Option {
 	return func(c *config) { c.extra = append(c.extra, lines...) }
+}
+
+// WithHomeAuthorizedKeys makes sshd also read ~/.ssh/authorized_keys of
+// the user logging in, as a stock sshd does: for tests that install a key
+// on the host.
+func WithHomeAuthorizedKeys() Option {
+	return func(c *config) { c.homeKeys = true }
 }
 
 // Start starts sshd and stops it when the test ends.
@@ -123,7 +131,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 			t.Fatalf("sshtest: %v", err)
 		}
 		s.Addr = net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
-		if err := s.writeConfig(cfg.extra); err != nil {
+		if err := s.writeConfig(cfg); err != nil {
 			t.Fatalf("sshtest: %v", err)
 		}
 		if lastErr = s.start(); lastErr == nil {
@@ -153,13 +161,17 @@ func (s *Server) authorize(name string) error {
 	return os.WriteFile(filepath.Join(s.keysDir, name), pub, 0o644)
 }
 
-func (s *Server) writeConfig(extra []string) error {
+func (s *Server) writeConfig(cfg config) error {
+	keys := filepath.Join(s.keysDir, "%u")
+	if cfg.homeKeys {
+		keys += " .ssh/authorized_keys"
+	}
 	lines := []string{
 		"Port " + strconv.Itoa(s.Port),
 		"ListenAddress " + s.Host,
 		"HostKey " + filepath.Join(s.Dir, "host_ed25519_key"),
 		"PidFile " + filepath.Join(s.Dir, "sshd.pid"),
-		"AuthorizedKeysFile " + filepath.Join(s.keysDir, "%u"),
+		"AuthorizedKeysFile " + keys,
 		"StrictModes no",
 		"PermitRootLogin yes",
 		"UsePAM no",
@@ -172,7 +184,7 @@ func (s *Server) writeConfig(extra []string) error {
 		"MaxStartups 100",
 		"UseDNS no",
 	}
-	lines = append(lines, extra...)
+	lines = append(lines, cfg.extra...)
 	return os.WriteFile(filepath.Join(s.Dir, "sshd_config"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 

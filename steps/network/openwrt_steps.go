@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
+	cssh "github.com/collabstack/collabstack/steps/ssh"
 )
 
 // RootPasswordSecret is the secret name of a router's root password.
@@ -225,20 +223,7 @@ func ourPublicKey(env *engine.Env, name string) (string, error) {
 // PublicKeyOf reads keyFile.pub, or derives the public key from the
 // private key file, in authorized_keys form with a collabstack comment.
 func PublicKeyOf(keyFile string) (string, error) {
-	if pub, err := os.ReadFile(keyFile + ".pub"); err == nil {
-		if k, _, _, _, err := ssh.ParseAuthorizedKey(pub); err == nil {
-			return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))) + " collabstack", nil
-		}
-	}
-	data, err := os.ReadFile(keyFile)
-	if err != nil {
-		return "", fmt.Errorf("read collabstack's key %s: %w", keyFile, err)
-	}
-	signer, err := ssh.ParsePrivateKey(data)
-	if err != nil {
-		return "", fmt.Errorf("read collabstack's key %s: %w", keyFile, err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " collabstack", nil
+	return cssh.PublicKeyOf(keyFile, cssh.KeyComment)
 }
 
 // FirstBoot renders the /etc/uci-defaults script for a fresh OpenWrt VM

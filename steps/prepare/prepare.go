@@ -16,12 +16,11 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/crypto/ssh"
-
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
+	cssh "github.com/collabstack/collabstack/steps/ssh"
 )
 
 // Component is the --only name of the prepare steps.
@@ -183,20 +182,11 @@ func ourKey(env *engine.Env, hostName string) (string, string, error) {
 		env.Logf("%s: collabstack logs in without a key file: no key to keep in authorized_keys", hostName)
 		return "", login, nil
 	}
-	if pub, err := os.ReadFile(spec.KeyFile + ".pub"); err == nil {
-		if k, _, _, _, err := ssh.ParseAuthorizedKey(pub); err == nil {
-			return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k))) + " collabstack", login, nil
-		}
-	}
-	data, err := os.ReadFile(spec.KeyFile)
+	line, err := cssh.PublicKeyOf(spec.KeyFile, cssh.KeyComment)
 	if err != nil {
-		return "", "", fmt.Errorf("read collabstack's key %s: %w", spec.KeyFile, err)
+		return "", "", err
 	}
-	signer, err := ssh.ParsePrivateKey(data)
-	if err != nil {
-		return "", "", engine.WithHint(fmt.Errorf("read the public half of %s: %w", spec.KeyFile, err), "put the public key beside it as %s.pub", spec.KeyFile)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " collabstack", login, nil
+	return line, login, nil
 }
 
 // scriptStep runs templates/prepare/<name> through steps/script.
