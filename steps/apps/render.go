@@ -136,7 +136,9 @@ type confFile struct {
 	File, Config, Target string
 }
 
-func (c *Catalog) edgePorts(in RenderInput) (int, int, error) {
+// EdgePorts are the edge's HTTP and HTTPS ports for the site (80 and 443
+// unless the edge's options say otherwise).
+func (c *Catalog) EdgePorts(in RenderInput) (int, int, error) {
 	e, ok := c.apps[EdgeName]
 	if !ok {
 		return 80, 443, nil
@@ -156,14 +158,24 @@ func (c *Catalog) edgePorts(in RenderInput) (int, int, error) {
 	return hp, sp, nil
 }
 
+// Host is the name the edge serves a web app on (cloud.example.org);
+// "" for an app without a web interface.
+func (c *Catalog) Host(app, domain string) string {
+	a, ok := c.apps[app]
+	if !ok || !a.Web || a.Subdomain == "" {
+		return ""
+	}
+	return a.Subdomain + "." + domain
+}
+
 // URL is an app's base URL in the site.
 func (c *Catalog) URL(app string, in RenderInput) string {
 	a, ok := c.apps[app]
 	if !ok || !a.Web {
 		return ""
 	}
-	_, sp, _ := c.edgePorts(in)
-	u := "https://" + a.Subdomain + "." + in.Domain
+	_, sp, _ := c.EdgePorts(in)
+	u := "https://" + c.Host(app, in.Domain)
 	if sp != 443 {
 		u += fmt.Sprintf(":%d", sp)
 	}
@@ -194,7 +206,7 @@ func (c *Catalog) data(app string, in RenderInput) (*tdata, error) {
 		d.SMTP = smtpData{Host: Hostname(s.Name, s.Service), Port: s.Port, From: "noreply@" + in.Domain}
 	}
 	if a.Web {
-		d.Host = a.Subdomain + "." + in.Domain
+		d.Host = c.Host(app, in.Domain)
 		d.URL = c.URL(app, in)
 	}
 	if a.Port > 0 {
@@ -405,7 +417,7 @@ func (c *Catalog) Vhosts(in RenderInput) ([]Vhost, error) {
 		if err != nil {
 			return nil, err
 		}
-		hp, sp, err := c.edgePorts(in)
+		hp, sp, err := c.EdgePorts(in)
 		if err != nil {
 			return nil, err
 		}
@@ -444,7 +456,7 @@ func (c *Catalog) Vhosts(in RenderInput) ([]Vhost, error) {
 // edgeFiles renders the edge's nginx files: its http-level conf, the
 // snippets and one conf per web app, each a swarm config.
 func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) error {
-	hp, sp, err := c.edgePorts(in)
+	hp, sp, err := c.EdgePorts(in)
 	if err != nil {
 		return err
 	}

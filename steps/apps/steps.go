@@ -278,8 +278,8 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 func (c *Catalog) EdgeDomains(s *site.Site, selected []string) []string {
 	out := []string{s.Domain}
 	for _, n := range selected {
-		if a, ok := c.apps[n]; ok && a.Web {
-			out = append(out, a.Subdomain+"."+s.Domain)
+		if h := c.Host(n, s.Domain); h != "" {
+			out = append(out, h)
 		}
 	}
 	return out

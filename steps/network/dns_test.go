@@ -108,14 +108,14 @@ func TestDnsmasqSplitHorizon(t *testing.T) {
 	golden(t, "split.dnsmasq.golden", []byte(strings.ReplaceAll(string(conf), fmt.Sprint(port), "PORT")))
 	r := ResolverAt(startDnsmasq(t, conf, port))
 	for name, want := range map[string]string{
-		"collab.example.org":           "10.10.0.11",
-		"nextcloud.collab.example.org": "10.10.0.11",
-		"pad.collab.example.org":       "10.10.0.11",
-		"x.pad.collab.example.org":     "10.10.0.11",
-		"mail.collab.example.org":      "10.10.0.11",
-		"swarm-worker.lan":             "10.10.0.12",
-		"vpn-softether.lan":            "10.10.0.3",
-		"swarm-manager":                "10.10.0.11",
+		"collab.example.org":       "10.10.0.11",
+		"cloud.collab.example.org": "10.10.0.11",
+		"pad.collab.example.org":   "10.10.0.11",
+		"x.pad.collab.example.org": "10.10.0.11",
+		"mail.collab.example.org":  "10.10.0.11",
+		"swarm-worker.lan":         "10.10.0.12",
+		"vpn-softether.lan":        "10.10.0.3",
+		"swarm-manager":            "10.10.0.11",
 	} {
 		if got := resolve(t, r, name); strings.Join(got, ",") != want {
 			t.Errorf("%s resolves to %v, want %s", name, got, want)
@@ -136,8 +136,8 @@ bind-interfaces
 port=%d
 local=/collab.example.org/
 host-record=collab.example.org,203.0.113.7
-host-record=nextcloud.collab.example.org,203.0.113.7,2001:db8::7
-host-record=onlyoffice.collab.example.org,198.51.100.1
+host-record=cloud.collab.example.org,203.0.113.7,2001:db8::7
+host-record=office.collab.example.org,198.51.100.1
 host-record=mail.collab.example.org,203.0.113.7
 `, port)
 	r := ResolverAt(startDnsmasq(t, []byte(public), port))
@@ -156,13 +156,13 @@ host-record=mail.collab.example.org,203.0.113.7
 		t.Log(rec)
 	}
 	want := map[string]string{
-		"A collab.example.org":              RecordOK,
-		"A nextcloud.collab.example.org":    RecordOK,
-		"AAAA nextcloud.collab.example.org": RecordExtra,
-		"A onlyoffice.collab.example.org":   RecordWrong,
-		"A pad.collab.example.org":          RecordMissing,
-		"A mail.collab.example.org":         RecordOK,
-		"MX collab.example.org":             RecordMissing,
+		"A collab.example.org":          RecordOK,
+		"A cloud.collab.example.org":    RecordOK,
+		"AAAA cloud.collab.example.org": RecordExtra,
+		"A office.collab.example.org":   RecordWrong,
+		"A pad.collab.example.org":      RecordMissing,
+		"A mail.collab.example.org":     RecordOK,
+		"MX collab.example.org":         RecordMissing,
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -215,7 +215,7 @@ func TestSmartDNS(t *testing.T) {
 	}
 	r := ResolverAt(fmt.Sprintf("127.0.0.1:%d", port))
 	waitDNS(t, fmt.Sprintf("127.0.0.1:%d", port))
-	if got := resolve(t, r, "nextcloud.collab.example.org"); strings.Join(got, ",") != "10.10.0.11" {
+	if got := resolve(t, r, "cloud.collab.example.org"); strings.Join(got, ",") != "10.10.0.11" {
 		t.Errorf("smartdns answers %v for nextcloud, want 10.10.0.11", got)
 	}
 	if n := runSteps(ctx, t, env, DNSSteps(s, "dns-test", o)); n != 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sitemodel"
 )
 
 // Resolver is what DNSCheck asks; *net.Resolver is one. Tests point a
@@ -69,15 +70,11 @@ func DNSCheck(ctx context.Context, s *site.Site, r Resolver) ([]Record, error) {
 	if s.Network != nil {
 		public = s.Network.PublicIPv4
 	}
-	names := []string{s.Domain}
-	for _, sub := range Subdomains(s) {
-		names = append(names, sub+"."+s.Domain)
+	m, err := sitemodel.Of(s)
+	if err != nil {
+		return nil, err
 	}
-	mail := ""
-	if MailEnabled(s) {
-		mail = "mail." + s.Domain
-		names = append(names, mail)
-	}
+	names, mail := m.PublicNames(), m.Mail
 	var out []Record
 	for _, name := range names {
 		v4, err := lookup(ctx, r, "ip4", name)

@@ -26,7 +26,7 @@ func testSite(t testing.TB) *site.Site {
 		},
 		Network: &site.Network{VPNUsers: []string{"alice", "bob"}, PublicIPv4: "203.0.113.7"},
 		Components: map[string]site.Component{
-			"postgres": {}, "redis": {}, "nextcloud": {}, "etherpad": {Options: map[string]any{"subdomain": "pad"}},
+			"postgres": {}, "redis": {}, "nextcloud": {}, "etherpad": {},
 			"onlyoffice": {}, "james": {},
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sitemodel"
 )
 
 // Split is the split-horizon view of the site: inside (LAN and VPN
@@ -45,13 +46,11 @@ func SplitOf(s *site.Site, localDomain string, upstreams ...string) (Split, erro
 	if localDomain == "" {
 		localDomain = DefaultLocalDomain
 	}
-	sp := Split{Domain: s.Domain, Edge: edge.String(), LocalDomain: localDomain}
-	for _, sub := range Subdomains(s) {
-		sp.Apps = append(sp.Apps, sub+"."+s.Domain)
+	m, err := sitemodel.Of(s)
+	if err != nil {
+		return Split{}, err
 	}
-	if MailEnabled(s) {
-		sp.Mail = "mail." + s.Domain
-	}
+	sp := Split{Domain: s.Domain, Edge: edge.String(), LocalDomain: localDomain, Apps: m.WebHosts(), Mail: m.Mail}
 	if len(upstreams) > 0 {
 		sp.Upstreams = upstreams
 	} else if s.Network != nil {

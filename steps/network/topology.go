@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/site"
@@ -195,50 +194,6 @@ func routerAddr(s *site.Site, name, kind string) (netip.Addr, error) {
 func VMMAC(s *site.Site, vm string) string {
 	sum := sha256.Sum256([]byte(s.Name + "\x00" + vm))
 	return fmt.Sprintf("BC:24:11:%02X:%02X:%02X", sum[0], sum[1], sum[2])
-}
-
-// Backend components have no web front end and so no subdomain.
-var backendComponents = map[string]bool{
-	"postgres": true, "postgresql": true, "mysql": true, "mariadb": true, "redis": true,
-	"openldap": true, "ldap": true, "freeradius": true, "kurento": true,
-	"james": true, "postfix": true, "mailserver": true, "mail": true,
-}
-
-// Subdomains lists the app subdomains of the site ("cloud", "pad"),
-// sorted: every component except backends, named by its option
-// subdomain when set, else by the component's name. (When the app
-// catalog carries a subdomain in each app's metadata, this reads it.)
-func Subdomains(s *site.Site) []string {
-	seen := map[string]bool{}
-	for name, c := range s.Components {
-		sub := name
-		if v, ok := c.Options["subdomain"].(string); ok {
-			sub = v
-		}
-		if backendComponents[name] || sub == "" {
-			continue
-		}
-		seen[sub] = true
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// mailComponents turn on mail for the site (an MX record).
-var mailComponents = []string{"james", "mail", "mailserver", "roundcube", "postfix"}
-
-// MailEnabled reports whether the site runs a mail server.
-func MailEnabled(s *site.Site) bool {
-	for _, m := range mailComponents {
-		if _, ok := s.Components[m]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // uciName turns a machine name into a UCI section name part.
