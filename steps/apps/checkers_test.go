@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -30,10 +31,7 @@ func writeStack(t *testing.T, files map[string][]byte) string {
 // TestDockerStackConfigAcceptsEveryStack runs docker 28's own parser and
 // validator over every rendered stack.
 func TestDockerStackConfigAcceptsEveryStack(t *testing.T) {
-	docker := "/usr/local/bin/docker"
-	if out, err := exec.Command(docker, "stack", "config", "--help").CombinedOutput(); err != nil {
-		t.Skipf("%s has no `stack config` (docker 28 has): %v %s", docker, err, out)
-	}
+	docker := testtools.StackConfigDocker(t)
 	c := loadCatalog(t)
 	for name, st := range renderAll(t, c) {
 		dir := writeStack(t, st.Files)
@@ -186,10 +184,7 @@ func nginxMimeTypes() string {
 // TestOptionVariantsPassDockerStackConfig renders apps with their options
 // away from the defaults (and placements moved) and checks them again.
 func TestOptionVariantsPassDockerStackConfig(t *testing.T) {
-	docker := "/usr/local/bin/docker"
-	if out, err := exec.Command(docker, "stack", "config", "--help").CombinedOutput(); err != nil {
-		t.Skipf("%s has no `stack config`: %v %s", docker, err, out)
-	}
+	docker := testtools.StackConfigDocker(t)
 	c := loadCatalog(t)
 	in := everything(t, c)
 	in.Components = map[string]site.Component{

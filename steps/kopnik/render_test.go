@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
@@ -77,10 +78,7 @@ func TestStackHasTheSeedsSettingsPinnedImagesPlacementAndLimits(t *testing.T) {
 }
 
 func TestDockerStackConfigAcceptsTheStack(t *testing.T) {
-	out, err := exec.Command("docker", "stack", "config", "--help").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "config") {
-		t.Skipf("this docker client has no `stack config` (docker 28 has): %s", out)
-	}
+	docker := testtools.StackConfigDocker(t)
 	o, _ := ParseOptions(nil)
 	st, err := Render(testSite(), o)
 	if err != nil {
@@ -90,7 +88,7 @@ func TestDockerStackConfigAcceptsTheStack(t *testing.T) {
 	for name, data := range st.Files {
 		os.WriteFile(filepath.Join(dir, name), data, 0o600)
 	}
-	cmd := exec.Command("docker", "stack", "config", "-c", "stack.yaml")
+	cmd := exec.Command(docker, "stack", "config", "-c", "stack.yaml")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker stack config: %v\n%s", err, out)

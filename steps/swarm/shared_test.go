@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/collabstack/collabstack/internal/testtools"
 )
 
 func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
@@ -21,12 +23,10 @@ func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
 			t.Errorf("image %s missing or unpinned", img)
 		}
 	}
-	if out, err := exec.Command("docker", "stack", "config", "--help").CombinedOutput(); err != nil {
-		t.Skipf("this docker client has no `stack config`: %s", out)
-	}
+	docker := testtools.StackConfigDocker(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "stack.yaml"), st.Files["stack.yaml"], 0o600)
-	cmd := exec.Command("docker", "stack", "config", "-c", "stack.yaml")
+	cmd := exec.Command(docker, "stack", "config", "-c", "stack.yaml")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("docker stack config: %v\n%s", err, out)
