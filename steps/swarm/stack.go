@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
+	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
 )
 
@@ -23,11 +24,58 @@ type Stack struct {
 	Files map[string][]byte // "stack.yaml" and any config files
 }
 
-// DeployStep deploys a stack on the manager. It is done when the files on
-// the manager are the ones rendered now and every service of the stack
-// exists, so a re-run with nothing changed changes nothing and a changed
-// template or option redeploys.
-func DeployStep(id, title, manager, component string, needs []string, render func(ctx context.Context, env *engine.Env) (Stack, error)) engine.Step {
+// DeployOption tunes what a deployed stack must do before its deploy step
+// is done.
+type DeployOption func(*deployOptions)
+
+type deployOptions struct {
+	timeout, settle time.Duration
+	probes          func(ctx context.Context, env *engine.Env) ([]health.Probe, error)
+}
+
+// Within bounds the wait for the stack to converge and answer (default
+// health.DefaultTimeout; big Java apps need more).
+func Within(d time.Duration) DeployOption { return func(o *deployOptions) { o.timeout = d } }
+
+// Settle is how long every task must run without being replaced
+// (default health.DefaultSettle).
+func Settle(d time.Duration) DeployOption { return func(o *deployOptions) { o.settle = d } }
+
+// Probes are how a user would see the stack working (a page through the
+// edge, a port, a command in a backend's container): the deploy waits for
+// them to pass and a re-run whose probe fails deploys again.
+func Probes(f func(ctx context.Context, env *engine.Env) ([]health.Probe, error)) DeployOption {
+	return func(o *deployOptions) { o.probes = f }
+}
+
+// DeployStep deploys a stack on the manager and waits until it works:
+// every service runs all its desired tasks (healthy where the image has a
+// healthcheck), none replaced during a settle period, and the stack's
+// probes pass; otherwise it fails naming the service, docker's task error
+// and its last log lines. It is done when the files on the manager are
+// the ones rendered now, every service is converged and the probes pass,
+// so a re-run with nothing changed changes nothing, a changed template or
+// option redeploys, and a crashed or failing app is deployed again (and
+// diagnosed) instead of judged done.
+func DeployStep(id, title, manager, component string, needs []string, render func(ctx context.Context, env *engine.Env) (Stack, error), opts ...DeployOption) engine.Step {
+	var o deployOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	spec := func(ctx context.Context, env *engine.Env, st Stack) (health.Spec, error) {
+		sp := health.Spec{Stack: st.Name, Timeout: o.timeout, Settle: o.settle, Component: component}
+		for _, s := range ServiceNames(st.Files["stack.yaml"]) {
+			sp.Services = append(sp.Services, st.Name+"_"+s)
+		}
+		if o.probes != nil {
+			p, err := o.probes(ctx, env)
+			if err != nil {
+				return sp, err
+			}
+			sp.Probes = p
+		}
+		return sp, nil
+	}
 	return &engine.Func{
 		StepID: id, Name: title, On: manager, Comp: component, Needs: needs,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
@@ -48,8 +96,11 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 					return false, nil
 				}
 			}
-			missing, err := missingServices(ctx, env.Host, st)
-			return err == nil && len(missing) == 0, err
+			sp, err := spec(ctx, env, st)
+			if err != nil {
+				return false, err
+			}
+			return health.Ready(ctx, env, sp)
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			st, err := render(ctx, env)
@@ -71,24 +122,12 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 			if err != nil {
 				return engine.WithHint(fmt.Errorf("deploy stack %s: %w", st.Name, err), "the rendered file is %s/stack.yaml on %s; `docker stack ps %s --no-trunc` shows why tasks fail", dir, manager, st.Name)
 			}
-			return nil
+			sp, err := spec(ctx, env, st)
+			if err != nil {
+				return err
+			}
+			_, err = health.Wait(ctx, env, sp)
+			return err
 		},
 	}
-}
-
-// missingServices lists the services of st's compose file that the swarm
-// does not have.
-func missingServices(ctx context.Context, h host.Host, st Stack) ([]string, error) {
-	out, err := h.Run(ctx, "docker stack services --format '{{.Name}}' "+host.Quote(st.Name), host.RunOpts{Sudo: true})
-	if err != nil {
-		return nil, nil // no such stack yet
-	}
-	have := strings.Fields(out)
-	var missing []string
-	for _, s := range ServiceNames(st.Files["stack.yaml"]) {
-		if !contains(have, st.Name+"_"+s) {
-			missing = append(missing, s)
-		}
-	}
-	return missing, nil
 }
