@@ -14,6 +14,7 @@ import (
 
 	"github.com/collabstack/collabstack/assets/standins"
 	"github.com/collabstack/collabstack/steps/apps"
+	"github.com/collabstack/collabstack/steps/backup"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
 	"github.com/collabstack/collabstack/steps/images"
@@ -105,6 +106,13 @@ func Build(s *site.Site) (*engine.Plan, error) {
 	}
 	if _, _, err := swarm.Members(hosts); err == nil {
 		if err := addSwarm(p, s, swarmHosts(hosts)); err != nil {
+			return nil, err
+		}
+		bs, err := backup.Steps(s, hosts)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Add(bs...); err != nil {
 			return nil, err
 		}
 	}

@@ -149,6 +149,9 @@ type Redactor struct {
 	mu     sync.RWMutex
 	values []string
 	store  *Store
+	// cache is the replacer of the values seen last (cacheKey).
+	cache    *strings.Replacer
+	cacheKey string
 }
 
 // NewRedactor redacts the values of store (read live, so secrets generated
@@ -177,15 +180,36 @@ func (r *Redactor) Redact(s string) string {
 	if r.store != nil {
 		vals = append(vals, r.store.Values()...)
 	}
-	// Longest first, so a secret containing another is replaced whole.
-	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
-	for _, v := range vals {
-		if len(v) < 4 {
-			continue
-		}
-		s = strings.ReplaceAll(s, v, "[redacted]")
+	return redactPatterns(r.replacer(vals).Replace(s))
+}
+
+// replacer replaces every secret of vals and its derived forms (Forms),
+// built once per set of values.
+func (r *Redactor) replacer(vals []string) *strings.Replacer {
+	sort.Strings(vals)
+	key := strings.Join(vals, "\x00")
+	r.mu.RLock()
+	rep, ok := r.cache, r.cacheKey == key && r.cache != nil
+	r.mu.RUnlock()
+	if ok {
+		return rep
 	}
-	return s
+	var forms []string
+	for _, v := range vals {
+		forms = append(forms, Forms(v)...)
+	}
+	// Longest first, so a secret containing another is replaced whole
+	// (strings.Replacer tries its pairs in order at each position).
+	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	pairs := make([]string, 0, 2*len(forms))
+	for _, f := range forms {
+		pairs = append(pairs, f, "[redacted]")
+	}
+	rep = strings.NewReplacer(pairs...)
+	r.mu.Lock()
+	r.cache, r.cacheKey = rep, key
+	r.mu.Unlock()
+	return rep
 }
 
 // Error returns err with its message redacted, keeping nil as nil.
