@@ -1,0 +1,56 @@
+# Installs a kp source tree's dependencies (and builds it) in a throwaway
+# container of the node image, as the unprivileged user that owns the
+# tree: npm lifecycle scripts of third-party code never run as root on the
+# host. The container trusts what the host trusts (its CA bundle, which
+# has any TLS-inspecting proxy's CA), for npm and git.
+dir={{q .Dir}}
+image={{q .Image}}
+cmd={{q .Command}}
+uid={{q .UID}}
+what={{q .What}}
+private_file={{q .PrivateFile}}
+bundle_check={{q .BundleCheck}}
+marker={{q .Marker}}
+
+git_head() {
+	git -c safe.directory="$dir" -C "$dir" rev-parse HEAD
+}
+private_sum=""
+if [ -n "$private_file" ]; then
+	want_private=$(cat)
+	private_sum=$(printf '%s\n' "$want_private" | sha256sum | cut -c1-12)
+	if ! same_content "$dir/$private_file" "$want_private"; then
+		todo "write $what's $private_file for this site"
+		printf '%s\n' "$want_private" > "$dir/$private_file"
+		chown "$uid:$uid" "$dir/$private_file"
+	fi
+fi
+want="$(git_head) $image $cmd $private_sum"
+if same_content "$marker" "$want"; then
+	exit 0
+fi
+todo "run '$cmd' for $what in $image"
+ca=/etc/ssl/certs/ca-certificates.crt
+set -- --rm --user "$uid:$uid" -e HOME=/tmp -v "$dir:/src" -w /src
+if [ -f "$ca" ]; then
+	set -- "$@" -v "$ca:/etc/collabstack-ca.crt:ro" -e NODE_EXTRA_CA_CERTS=/etc/collabstack-ca.crt -e GIT_SSL_CAINFO=/etc/collabstack-ca.crt
+fi
+docker image inspect --format ok "$image" >/dev/null 2>&1 || docker pull -q "$image"
+rm -f "$marker"
+docker run "$@" "$image" sh -c "$cmd"
+if [ "$bundle_check" = yes ]; then
+	if [ ! -f "$dir/dist/index.html" ]; then
+		echo "$what's build made no dist/index.html" >&2
+		exit 1
+	fi
+	# webpack leaves a module it could not resolve as code that throws when
+	# the bundle loads, and still exits 0.
+	missing=$(grep -rlF webpackMissingModule "$dir/dist" --include='*.js' || true)
+	if [ -n "$missing" ]; then
+		echo "$what's bundle has unresolved modules (it would throw in the browser):" >&2
+		grep -rhoE 'Cannot find module [^;]{0,80}' $missing | sort -u >&2 || true
+		exit 1
+	fi
+fi
+mkdir -p "$(dirname "$marker")"
+printf '%s\n' "$want" > "$marker"
