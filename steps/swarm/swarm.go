@@ -108,9 +108,18 @@ func initStep(mgr site.Host) engine.Step {
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			addr := address(env, mgr)
-			_, err := env.Sudo(ctx, "docker swarm init --advertise-addr "+host.Quote(addr))
+			// docker swarm init prints the worker join token: its output
+			// is withheld (not streamed) until the tokens are stored, so
+			// the redactor knows them before any of it is shown.
+			out, err := env.Host.Run(ctx, "docker swarm init --advertise-addr "+host.Quote(addr), host.RunOpts{Sudo: true})
 			if err != nil {
 				return engine.WithHint(fmt.Errorf("start the swarm on %s: %w", mgr.Name, err), "check that %s is an address of %s itself", addr, mgr.Name)
+			}
+			if err := storeTokens(ctx, env.Host, env); err != nil {
+				return err
+			}
+			if first, _, _ := strings.Cut(strings.TrimSpace(out), "\n"); first != "" {
+				env.Logf("%s", first)
 			}
 			return nil
 		},
@@ -133,15 +142,10 @@ func joinStep(mgr, w site.Host) engine.Step {
 			if err != nil {
 				return err
 			}
-			token, err := m.Run(ctx, "docker swarm join-token -q worker", host.RunOpts{Sudo: true})
-			if err != nil {
-				return fmt.Errorf("read the join token on %s: %w", mgr.Name, err)
-			}
-			token = strings.TrimSpace(token)
-			// Kept with the secrets so the engine redacts it everywhere.
-			if err := env.Secrets.Set("swarm-worker-token", token); err != nil {
+			if err := storeTokens(ctx, m, env); err != nil {
 				return err
 			}
+			token, _ := env.Secrets.Get(workerToken)
 			addr := address(env, mgr)
 			_, err = env.Host.Run(ctx, "sh -c "+host.Quote(joinScript)+" join "+host.Quote(addr+":2377"), host.RunOpts{Sudo: true, Stdin: []byte(token + "\n"), Output: env.Out})
 			if err != nil {
@@ -231,4 +235,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Names of the swarm's join tokens in the secrets file.
+const (
+	workerToken  = "swarm-worker-token"
+	managerToken = "swarm-manager-token"
+)
+
+// storeTokens reads the swarm's join tokens on the manager m and keeps
+// them with the secrets, so the engine redacts them everywhere from now
+// on (the redactor also knows their shape, for output printed before).
+func storeTokens(ctx context.Context, m host.Host, env *engine.Env) error {
+	for _, t := range []struct{ role, name string }{{"worker", workerToken}, {"manager", managerToken}} {
+		out, err := m.Run(ctx, "docker swarm join-token -q "+t.role, host.RunOpts{Sudo: true})
+		if err != nil {
+			return fmt.Errorf("read the %s join token on %s: %w", t.role, m.Name(), err)
+		}
+		token := strings.TrimSpace(out)
+		if token == "" {
+			return fmt.Errorf("read the %s join token on %s: empty", t.role, m.Name())
+		}
+		if v, ok := env.Secrets.Get(t.name); ok && v == token {
+			continue
+		}
+		if err := env.Secrets.Set(t.name, token); err != nil {
+			return err
+		}
+	}
+	return nil
 }
