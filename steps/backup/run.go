@@ -1,0 +1,177 @@
+package backup
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/host"
+)
+
+// Figures is what one node's backup did, from restic's summary.
+type Figures struct {
+	Node          string
+	Snapshot      string
+	FilesNew      int
+	FilesChanged  int
+	FilesSame     int
+	DataAdded     int64 // bytes restic added to the repository
+	BytesScanned  int64
+	Duration      time.Duration
+	RepositoryErr error
+}
+
+// summary is restic's JSON summary line of `backup --json`.
+type summary struct {
+	MessageType         string  `json:"message_type"`
+	PercentDone         float64 `json:"percent_done"`
+	FilesNew            int     `json:"files_new"`
+	FilesChanged        int     `json:"files_changed"`
+	FilesUnmodified     int     `json:"files_unmodified"`
+	DataAdded           int64   `json:"data_added"`
+	TotalBytesProcessed int64   `json:"total_bytes_processed"`
+	SnapshotID          string  `json:"snapshot_id"`
+}
+
+// Now backs up every node, the manager last (it applies the retention
+// policy after the others have written). runTag names the run on every
+// node; progress gets restic's fraction done; out gets the other lines.
+// Secrets never reach out: the runner prints none, and the caller
+// redacts.
+func Now(ctx context.Context, inv *engine.Inventory, nodes []string, runTag string, progress func(node string, done float64), out func(node, line string)) ([]Figures, error) {
+	order := append(append([]string(nil), nodes[1:]...), nodes[0])
+	var figs []Figures
+	for _, n := range order {
+		h, err := inv.Get(ctx, n)
+		if err != nil {
+			return figs, err
+		}
+		f := Figures{Node: n}
+		start := time.Now()
+		lines := func(line string) {
+			if strings.HasPrefix(line, "{") {
+				var s summary
+				if json.Unmarshal([]byte(line), &s) == nil {
+					switch s.MessageType {
+					case "status":
+						if progress != nil {
+							progress(n, s.PercentDone)
+						}
+						return
+					case "summary":
+						f.Snapshot, f.FilesNew, f.FilesChanged, f.FilesSame = s.SnapshotID, f.FilesNew+s.FilesNew, f.FilesChanged+s.FilesChanged, f.FilesSame+s.FilesUnmodified
+						f.DataAdded += s.DataAdded
+						f.BytesScanned += s.TotalBytesProcessed
+						return
+					}
+				}
+			}
+			if out != nil && !strings.HasPrefix(line, "exit=") {
+				out(n, line)
+			}
+		}
+		_, err = h.Run(ctx, "sh "+Script, host.RunOpts{Sudo: true, Output: lines, Env: map[string]string{"RUN_TAG": runTag, "JSON": "1"}})
+		f.Duration = time.Since(start)
+		figs = append(figs, f)
+		if err != nil {
+			return figs, engine.WithHint(fmt.Errorf("back up %s: %w", n, err), "the lines above say why; `journalctl -u collabstack-backup` on %s has the scheduled runs", n)
+		}
+	}
+	return figs, nil
+}
+
+// RunTag names a run by its start time (UTC, to the second).
+func RunTag(t time.Time) string { return t.UTC().Format("20060102-150405") }
+
+// Last is the result of a node's last backup, scheduled or not.
+type Last struct {
+	Node      string    `json:"-"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Run       string    `json:"run"`
+	OK        bool      `json:"ok"`
+	Snapshots string    `json:"snapshots"`
+	Added     int64     `json:"added"`
+	Error     string    `json:"error"`
+	// Never is true when the node has not backed up yet.
+	Never bool `json:"-"`
+}
+
+// String says it in a line for `status`.
+func (l Last) String() string {
+	switch {
+	case l.Never:
+		return "never backed up"
+	case !l.OK:
+		return fmt.Sprintf("FAILED at %s: %s", l.Finished.Local().Format(time.DateTime), l.Error)
+	default:
+		return fmt.Sprintf("ok at %s (%s added, run %s)", l.Finished.Local().Format(time.DateTime), Size(l.Added), l.Run)
+	}
+}
+
+// LastResult reads the result of h's last backup.
+func LastResult(ctx context.Context, h host.Host) (Last, error) {
+	l := Last{Node: h.Name()}
+	data, err := h.ReadFile(ctx, State+"/last.json")
+	if errors.Is(err, fs.ErrNotExist) {
+		l.Never = true
+		return l, nil
+	}
+	if err != nil {
+		return l, err
+	}
+	if err := json.Unmarshal(data, &l); err != nil {
+		return l, fmt.Errorf("%s: %s/last.json is damaged: %w", h.Name(), State, err)
+	}
+	return l, nil
+}
+
+// Size prints a byte count for people.
+func Size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// Snapshot is one restic snapshot of a node.
+type Snapshot struct {
+	ID    string    `json:"short_id"`
+	Time  time.Time `json:"time"`
+	Host  string    `json:"hostname"`
+	Tags  []string  `json:"tags"`
+	Paths []string  `json:"paths"`
+}
+
+// RunTagOf is the run a snapshot belongs to.
+func (s Snapshot) RunTagOf() string {
+	for _, t := range s.Tags {
+		if strings.HasPrefix(t, "run=") {
+			return strings.TrimPrefix(t, "run=")
+		}
+	}
+	return ""
+}
+
+// List reads the snapshots of the first repository from the manager.
+func List(ctx context.Context, mgr host.Host, r Repo) ([]Snapshot, error) {
+	out, err := mgr.Run(ctx, resticArgs(r)+" snapshots --json --tag collabstack", host.RunOpts{Sudo: true})
+	if err != nil {
+		return nil, err
+	}
+	var snaps []Snapshot
+	if err := json.Unmarshal([]byte(out), &snaps); err != nil {
+		return nil, fmt.Errorf("read restic's snapshot list: %w", err)
+	}
+	return snaps, nil
+}

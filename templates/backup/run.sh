@@ -1,0 +1,128 @@
+#!/bin/sh
+# collabstack backup of this host ({{.Node}}), rendered by collabstack.
+# Run by collabstack-backup.timer, and by `collabstack backup --now`.
+# 1. dumps every database that runs here inside its own container
+#    (pg_dump / mariadb-dump through docker exec: passwords stay in the
+#    container, never on a command line);
+# 2. backs up the dumps, every other named volume and the data folders to
+#    every repository with restic (encrypted, deduplicated);
+# 3. on the manager, applies the retention policy;
+# 4. writes the result to {{.State}}/last.json for `collabstack status`.
+# RUN_TAG names the run (the same on every host of one `backup --now`);
+# JSON=1 streams restic's JSON progress lines for collabstack's bar.
+set -eu
+LC_ALL=C
+export LC_ALL
+node={{q .Node}}
+state={{q .State}}
+conf={{q .Conf}}
+dumps="$state/dumps"
+run_tag="${RUN_TAG:-$(date -u +%Y%m%d-%H%M)}"
+export RESTIC_PASSWORD_FILE="$conf/key"
+export RESTIC_CACHE_DIR=/var/cache/collabstack-restic
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+mkdir -p "$state" "$dumps"
+chmod 700 "$state"
+
+result() { # ok snapshot added error
+	tmp="$state/last.json.tmp"
+	printf '{"started":"%s","finished":"%s","run":"%s","ok":%s,"snapshots":"%s","added":%s,"error":"%s"}\n' \
+		"$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$run_tag" "$1" "$2" "${3:-0}" \
+		"$(printf '%s' "${4:-}" | tr -d '"\\\n' | cut -c1-300)" >"$tmp"
+	mv "$tmp" "$state/last.json"
+}
+fail() {
+	echo "backup failed: $*" >&2
+	result false "" 0 "$*"
+	exit 1
+}
+
+# sftp_opt SSH_TARGET PORT: restic's option to reach an SFTP repository
+# with this host's backup key, trusting only the pinned host key.
+sftp_opt() {
+	echo "sftp.command=ssh -i $conf/id_ed25519 -o UserKnownHostsFile=$conf/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ServerAliveInterval=30 -p $2 $1 -s sftp"
+}
+
+# --- 1. databases ---------------------------------------------------------
+rm -rf "$dumps"
+mkdir -p "$dumps"
+db_volumes=""
+for c in $(docker ps -q); do
+	svc=$(docker inspect -f '{{"{{"}}index .Config.Labels "com.docker.swarm.service.name"{{"}}"}}' "$c")
+	[ -n "$svc" ] || continue
+	kind=""
+	if docker exec "$c" sh -c 'command -v pg_dump >/dev/null && [ -n "${PGDATA:-}" ]' 2>/dev/null; then
+		kind=postgres
+	elif docker exec "$c" sh -c 'command -v mariadb-dump >/dev/null || command -v mysqldump >/dev/null' 2>/dev/null; then
+		kind=mariadb
+	fi
+	[ -n "$kind" ] || continue
+	out="$dumps/$svc"
+	mkdir -p "$out"
+	echo "dumping $kind of $svc"
+	case $kind in
+	postgres)
+		# Local connections in the postgres images are trusted: no password.
+		# shellcheck disable=SC2016 # expanded inside the container
+		dbs=$(docker exec "$c" sh -c 'psql -U "${POSTGRES_USER:-postgres}" -d postgres -tAc "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"') ||
+			fail "list the databases of $svc"
+		# shellcheck disable=SC2016
+		docker exec "$c" sh -c 'exec pg_dumpall -U "${POSTGRES_USER:-postgres}" --globals-only' >"$out/globals.sql" ||
+			fail "dump the roles of $svc"
+		for db in $dbs; do
+			# shellcheck disable=SC2016
+			docker exec "$c" sh -c 'exec pg_dump -U "${POSTGRES_USER:-postgres}" -Fc -d "$1"' sh "$db" >"$out/$db.pgdump" ||
+				fail "dump database $db of $svc"
+		done
+		;;
+	mariadb)
+		# The root password is read inside the container, from its
+		# environment or its secret file.
+		# shellcheck disable=SC2016
+		docker exec "$c" sh -c 'pw="${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}"; f="${MARIADB_ROOT_PASSWORD_FILE:-${MYSQL_ROOT_PASSWORD_FILE:-}}"; [ -z "$f" ] || pw=$(cat "$f"); d=$(command -v mariadb-dump || command -v mysqldump); MYSQL_PWD="$pw" exec "$d" -uroot --all-databases --single-transaction --routines --events' >"$out/all.sql" ||
+			fail "dump the databases of $svc"
+		;;
+	esac
+	echo "$kind" >"$out/kind"
+	vols=$(docker inspect -f '{{"{{"}}range .Mounts{{"}}"}}{{"{{"}}if eq .Type "volume"{{"}}"}}{{"{{"}}.Name{{"}}"}} {{"{{"}}end{{"}}"}}{{"{{"}}end{{"}}"}}' "$c")
+	echo "$vols" >"$out/volumes"
+	db_volumes="$db_volumes $vols"
+done
+
+# --- 2. files --------------------------------------------------------------
+paths="$state"
+for v in $(docker volume ls -q); do
+	case " $db_volumes " in *" $v "*) continue ;; esac
+	mp=$(docker volume inspect -f '{{"{{"}}.Mountpoint{{"}}"}}' "$v")
+	[ -d "$mp" ] && paths="$paths $mp"
+done
+for p in {{range .Extra}}{{q .}} {{end}}; do
+	[ -e "$p" ] && paths="$paths $p"
+done
+echo "$paths" | tr ' ' '\n' >"$state/paths"
+
+snaps=""
+added=0
+{{range .Repos -}}
+echo "backing up to {{.Name}}"
+set -- -r {{q .Repository}}{{if .SSHTarget}} -o "$(sftp_opt {{q .SSHTarget}} {{.Port}})"{{end}}
+log="$state/restic.log"
+# restic's output streams to stderr (collabstack shows it) and to the log;
+# its exit status is the log's last line.
+# shellcheck disable=SC2086 # paths is a word list
+{
+	restic "$@" backup --json --host "$node" --tag collabstack --tag "run=$run_tag" --exclude "$state/last.json*" --exclude "$log" $paths 2>&1 && echo "exit=0" || echo "exit=$?"
+} | tee "$log" | if [ "${JSON:-}" = 1 ]; then cat; else grep -v '"message_type":"status"' || true; fi >&2
+[ "$(tail -n1 "$log")" = "exit=0" ] || fail "restic backup to {{.Name}} failed: $(tail -n3 "$log" | head -n2 | tr '\n' ' ')"
+snap=$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$log" | tail -n1)
+add=$(sed -n 's/.*"data_added":\([0-9]*\).*/\1/p' "$log" | tail -n1)
+snaps="$snaps {{.Name}}:$snap"
+added=$((added + ${add:-0}))
+{{if $.Manager -}}
+# Retention, once for every host of the site (the manager runs it).
+restic "$@" forget --group-by host --tag collabstack --keep-daily {{$.Keep.Daily}} --keep-weekly {{$.Keep.Weekly}} --keep-monthly {{$.Keep.Monthly}} --prune >&2 ||
+	echo "retention on {{.Name}} failed (another host may be backing up); the next run tries again" >&2
+{{end -}}
+{{end -}}
+result true "${snaps# }" "$added" ""
+echo "backup done:${snaps} added ${added} bytes"
