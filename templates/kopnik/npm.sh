@@ -48,7 +48,8 @@ if [ "$bundle_check" = yes ]; then
 	missing=$(grep -rlF webpackMissingModule "$dir/dist" --include='*.js' || true)
 	if [ -n "$missing" ]; then
 		echo "$what's bundle has unresolved modules (it would throw in the browser):" >&2
-		grep -rhoE 'Cannot find module [^;]{0,80}' $missing | sort -u >&2 || true
+		printf '%s\n' "$missing" >&2
+		grep -rhoE 'Cannot find module [^;]{0,80}' "$dir/dist" --include='*.js' | sort -u >&2 || true
 		exit 1
 	fi
 fi
