@@ -298,6 +298,9 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 	if r.DryRun {
 		return res
 	}
+	// Recorded before the change begins: a run killed now shows which
+	// step it was changing.
+	r.journal(journal.Record{Run: runID, Kind: journal.KindApply, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Component: componentOf(s)})
 	if err := s.Apply(ctx, env); err != nil {
 		res.err = err
 		return res

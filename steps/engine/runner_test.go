@@ -186,6 +186,18 @@ func TestCancelStopsAndJournalSaysInterrupted(t *testing.T) {
 	if last == nil || last.Status != journal.StatusInterrupted || last.Steps["first"].Status != journal.StatusChanged {
 		t.Fatalf("journal: %+v", last)
 	}
+	// The step that changed its host was recorded as begun before its
+	// result, which it has, so none is left applying; the step never
+	// started after the cancel has neither.
+	var applied []string
+	for _, r := range recs {
+		if r.Kind == journal.KindApply {
+			applied = append(applied, r.Step)
+		}
+	}
+	if strings.Join(applied, ",") != "first" || len(last.Applying) != 0 {
+		t.Errorf("apply records %v, still applying %v", applied, last.Applying)
+	}
 }
 
 func TestSecretsNeverLeaveTheEngine(t *testing.T) {

@@ -19,7 +19,10 @@ import (
 const (
 	KindRunStart = "run-start"
 	KindStep     = "step"
-	KindRunEnd   = "run-end"
+	// KindApply: a step found its work not done and began to change the
+	// host; its step record follows (a run killed in between has none).
+	KindApply  = "apply"
+	KindRunEnd = "run-end"
 )
 
 // Step statuses.
@@ -133,6 +136,9 @@ type Run struct {
 	Steps    map[string]Record
 	Failed   []Record
 	Finished bool
+	// Applying holds the steps that began to change their host and have
+	// no result in this run: in a killed run, what it was changing.
+	Applying map[string]Record
 }
 
 // Runs groups records by run, oldest first.
@@ -142,7 +148,7 @@ func Runs(recs []Record) []*Run {
 	for _, r := range recs {
 		run := byID[r.Run]
 		if run == nil {
-			run = &Run{ID: r.Run, Steps: map[string]Record{}, Started: r.Time}
+			run = &Run{ID: r.Run, Steps: map[string]Record{}, Applying: map[string]Record{}, Started: r.Time}
 			byID[r.Run] = run
 			runs = append(runs, run)
 		}
@@ -150,7 +156,10 @@ func Runs(recs []Record) []*Run {
 		case KindRunStart:
 			run.Command = r.Command
 			run.Started = r.Time
+		case KindApply:
+			run.Applying[r.Step] = r
 		case KindStep:
+			delete(run.Applying, r.Step)
 			run.Steps[r.Step] = r
 			if r.Status == StatusFailed {
 				run.Failed = append(run.Failed, r)

@@ -48,3 +48,25 @@ func TestMissingJournalIsEmpty(t *testing.T) {
 		t.Fatalf("%v %v", recs, err)
 	}
 }
+
+func TestAKilledRunShowsTheStepItWasChanging(t *testing.T) {
+	recs := []Record{
+		{Run: "r1", Kind: KindRunStart, Command: "apply"},
+		{Run: "r1", Kind: KindApply, Step: "a"},
+		{Run: "r1", Kind: KindStep, Step: "a", Status: StatusChanged},
+		{Run: "r1", Kind: KindApply, Step: "b"},
+		// killed here
+		{Run: "r2", Kind: KindRunStart, Command: "apply"},
+		{Run: "r2", Kind: KindStep, Step: "a", Status: StatusDone},
+		{Run: "r2", Kind: KindApply, Step: "b"},
+		{Run: "r2", Kind: KindStep, Step: "b", Status: StatusChanged},
+		{Run: "r2", Kind: KindRunEnd, Status: StatusOK},
+	}
+	runs := Runs(recs)
+	if len(runs) != 2 || runs[0].Finished || len(runs[0].Applying) != 1 || runs[0].Applying["b"].Step != "b" || runs[0].Steps["b"].Kind != "" {
+		t.Fatalf("killed run: %+v", runs[0])
+	}
+	if !runs[1].Finished || len(runs[1].Applying) != 0 || runs[1].Steps["b"].Status != StatusChanged {
+		t.Fatalf("re-run: %+v", runs[1])
+	}
+}
