@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/lab"
 )
@@ -60,12 +61,8 @@ func TestScriptsAreShellcheckClean(t *testing.T) {
 
 func needDocker(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").CombinedOutput(); err != nil {
-		t.Skipf("no dockerd answers on this machine (%v: %s): start one (apt-get install docker.io && systemctl start docker, or dockerd &)", err, strings.TrimSpace(string(out)))
-	}
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		t.Skip("debootstrap is not installed (apt-get install debootstrap)")
-	}
+	testtools.NeedDocker(t)
+	testtools.NeedCommand(t, "debootstrap", "apt-get install debootstrap")
 }
 
 // TestStandInsWork builds every stand-in and uses each as the stack

@@ -1,17 +1,18 @@
 // Package labtest starts lab nodes (containers that boot like servers) for
 // the tests of any package, and connects to them over the real SSH
-// transport. Tests skip with a clear message when no dockerd answers.
+// transport. Tests skip with a clear message when no dockerd answers
+// (after waiting for a slow one), and fail instead under CI=true.
 package labtest
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/ssh"
@@ -30,15 +31,8 @@ type Lab struct {
 // removes them with their volumes when the test ends.
 func Start(t testing.TB, n int, image string) *Lab {
 	t.Helper()
-	if _, err := exec.LookPath("debootstrap"); err != nil {
-		t.Skip("labtest: debootstrap is not installed (apt-get install debootstrap)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	if _, err := host.NewLocal("local").Run(ctx, "docker info --format ok", host.RunOpts{}); err != nil {
-		cancel()
-		t.Skipf("labtest: no dockerd answers on this machine (%v): start one with `dockerd &` or `systemctl start docker`", err)
-	}
-	cancel()
+	testtools.NeedCommand(t, "debootstrap", "apt-get install debootstrap")
+	testtools.NeedDocker(t)
 	state, err := os.MkdirTemp("", "labtest-state-*")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +54,7 @@ func Start(t testing.TB, n int, image string) *Lab {
 		}
 		os.RemoveAll(state)
 	})
-	ctx, cancel = context.WithTimeout(context.Background(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	nodes, err := lab.Up(ctx, o)
 	if err != nil {
