@@ -175,3 +175,38 @@ func List(ctx context.Context, mgr host.Host, r Repo) ([]Snapshot, error) {
 	}
 	return snaps, nil
 }
+
+// Check runs restic check on the repository, reading a tenth of its
+// data, and lists the database dumps of every node's newest backup with
+// their sizes, so a missing or empty dump shows.
+func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
+	if _, err := mgr.Run(ctx, resticArgs(r)+" check --read-data-subset=1/10", host.RunOpts{Sudo: true, Output: out}); err != nil {
+		return engine.WithHint(fmt.Errorf("restic check of %s: %w", r.Name, err), "the lines above say what is damaged; make a new backup (`collabstack backup --now`) and keep the old repository until it checks")
+	}
+	snaps, err := List(ctx, mgr, r)
+	if err != nil {
+		return err
+	}
+	newest := map[string]Snapshot{}
+	for _, s := range snaps {
+		if cur, ok := newest[s.Host]; !ok || s.Time.After(cur.Time) {
+			newest[s.Host] = s
+		}
+	}
+	for _, s := range newest {
+		ls, err := mgr.Run(ctx, resticArgs(r)+" ls --long "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
+		if err != nil {
+			return fmt.Errorf("list the dumps of %s's backup %s: %w", s.Host, s.ID, err)
+		}
+		for _, l := range strings.Split(ls, "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 7 && strings.HasPrefix(f[0], "-") && (strings.HasSuffix(l, ".pgdump") || strings.HasSuffix(l, ".sql")) {
+				if f[3] == "0" {
+					return fmt.Errorf("%s's backup %s has an empty dump %s", s.Host, s.ID, f[len(f)-1])
+				}
+				out(fmt.Sprintf("%s %s: dump %s (%s bytes)", s.Host, s.ID, strings.TrimPrefix(f[len(f)-1], State+"/dumps/"), f[3]))
+			}
+		}
+	}
+	return nil
+}
