@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path"
+	"sort"
 	"strings"
 	"time"
 
@@ -160,6 +162,11 @@ func ensureNode(ctx context.Context, d *docker, o Options, r recipe, i int) (*No
 	if _, err := d.run(ctx, "start", name); err != nil {
 		return nil, engine.WithHint(fmt.Errorf("start lab node %s: %w", NodeName(i), err), "see `docker logs %s`", name)
 	}
+	if len(extraCAs()) > 0 {
+		if _, err := d.run(ctx, "exec", name, "update-ca-certificates"); err != nil {
+			return nil, fmt.Errorf("trust this machine's CA certificates in lab node %s: %w", NodeName(i), err)
+		}
+	}
 	return nodeState(ctx, d, o, i)
 }
 
@@ -188,6 +195,20 @@ func nodeFiles(stateDir, node, authorized string) ([]byte, error) {
 	add("etc/ssh/ssh_host_ed25519_key.pub", 0o644, pub)
 	add("root/.ssh/", 0o700, nil)
 	add("root/.ssh/authorized_keys", 0o600, []byte(authorized))
+	// This machine's extra CAs (a TLS-inspecting proxy's), trusted once
+	// update-ca-certificates runs at the node's first start.
+	cas := extraCAs()
+	names := make([]string, 0, len(cas))
+	for n := range cas {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if dir := path.Dir(n); dir != "." {
+			add(path.Join(strings.TrimPrefix(ExtraCADir, "/"), dir)+"/", 0o755, nil)
+		}
+		add(path.Join(strings.TrimPrefix(ExtraCADir, "/"), n), 0o644, cas[n])
+	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
