@@ -404,3 +404,35 @@ func mergeSecrets(sess *install.Session, data []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// printBackupStatus adds each node's last backup to `status`; a failed
+// or missing backup is said plainly.
+func (a *app) printBackupStatus(ctx context.Context, sess *install.Session, timeout time.Duration) {
+	if sess.Site.Backup == nil {
+		fmt.Fprintln(a.stdout, "Backups: none configured (add a backup section to the site file; docs/operations.md)")
+		return
+	}
+	hosts, err := sess.SiteHosts(ctx)
+	if err != nil {
+		fmt.Fprintf(a.stdout, "Backups: unknown (%v)\n", sess.Redactor.Error(err))
+		return
+	}
+	nodes, err := backup.Nodes(hosts)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(a.stdout, "Backups:")
+	for _, n := range nodes {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		line := "unknown: host unreachable"
+		if h, err := sess.Hosts.Get(cctx, n.Name); err == nil {
+			if l, err := backup.LastResult(cctx, h); err == nil {
+				line = l.String()
+			} else {
+				line = "unknown: " + sess.Redactor.Redact(err.Error())
+			}
+		}
+		cancel()
+		fmt.Fprintf(a.stdout, "  %-12s %s\n", n.Name, line)
+	}
+}

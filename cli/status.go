@@ -51,6 +51,7 @@ func (a *app) statusCommand() *cobra.Command {
 					fmt.Fprintf(a.stdout, "  failed: %s: %s\n", f.Title, f.Error)
 				}
 			}
+			a.printBackupStatus(cmd.Context(), sess, timeout)
 			return nil
 		},
 	}
