@@ -2,10 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/examples"
 )
@@ -17,8 +22,26 @@ func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// withKey gives the test a HOME whose ~/.ssh/id_ed25519 is a fresh key,
+// as the examples name.
+func withKey(t *testing.T) {
+	t.Helper()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	block, err := gossh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(home, ".ssh"), 0o700)
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestInitPrintsExamplesThatValidate(t *testing.T) {
 	dir := t.TempDir()
+	withKey(t)
 	for _, topo := range []string{"lab", "kopnik", "single", "full"} {
 		code, out, _ := run(t, "", "init", "--topology", topo)
 		want, _ := examples.Site(topo)
@@ -27,6 +50,15 @@ func TestInitPrintsExamplesThatValidate(t *testing.T) {
 		}
 		p := filepath.Join(dir, topo+".yaml")
 		os.WriteFile(p, []byte(out), 0o600)
+		if topo == "kopnik" {
+			// validate checks the secrets the site names, as apply does.
+			if code, _, errs := run(t, "", "validate", "--config", p); code != ExitUsage || !strings.Contains(errs, "hosts[1].auth.password_ref") {
+				t.Errorf("validate without the standby's password: %d %s", code, errs)
+			}
+			if code, _, errs := run(t, "pw\n", "secret", "set", "standby-password", "--config", p); code != ExitOK {
+				t.Fatalf("secret set: %d %s", code, errs)
+			}
+		}
 		if code, _, errs := run(t, "", "validate", "--config", p); code != ExitOK {
 			t.Errorf("validate %s: %d %s", topo, code, errs)
 		}

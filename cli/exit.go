@@ -28,6 +28,7 @@ func exitCode(err error) int {
 	var es site.Errors
 	var fe site.FieldError
 	var ue usageError
+	var se *install.SiteError
 	var re *engine.RunError
 	var mismatch *ssh.HostKeyMismatchError
 	switch {
@@ -37,7 +38,7 @@ func exitCode(err error) int {
 		return ExitTrust
 	case errors.Is(err, install.ErrLocked):
 		return ExitLocked
-	case errors.As(err, &es), errors.As(err, &fe), errors.As(err, &ue):
+	case errors.As(err, &es), errors.As(err, &fe), errors.As(err, &ue), errors.As(err, &se):
 		return ExitUsage
 	case errors.As(err, &re) && re.Cancelled, errors.Is(err, context.Canceled):
 		return ExitInterrupted

@@ -7,6 +7,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/layout"
 )
 
 // StepID is the ID of the lab's image step.
@@ -27,7 +28,7 @@ func LabStep(o lab.Options, refs []string, after []string) engine.Step {
 		return missing, nil
 	}
 	return &engine.Func{
-		StepID: StepID, Name: "Get the images onto the lab nodes", On: lab.LocalHost, Comp: lab.Component, Needs: after,
+		StepID: StepID, Name: "Get the images onto the lab nodes", On: layout.LocalHost, Comp: lab.Component, Needs: after,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			nodes, err := lab.List(ctx, o)
 			if err != nil {

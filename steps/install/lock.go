@@ -25,6 +25,9 @@ type localLock struct{ f *os.File }
 
 func lockLocal(stateDir string) (*localLock, error) {
 	path := filepath.Join(stateDir, "apply.lock")
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("make the state directory %s: %w", stateDir, err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the lock %s: %w", path, err)

@@ -12,14 +12,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/journal"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/recipe"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sitemodel"
 )
 
 // Files in the state directory.
@@ -52,38 +53,24 @@ type Session struct {
 	Hosts    *engine.Inventory
 	build    func(*Session) (*engine.Plan, error)
 
-	chosenOnce sync.Once
-	catalog    *apps.Catalog
-	chosen     []string
+	modelOnce sync.Once
+	model     *sitemodel.Model
 }
 
 // Open loads and validates the site file and opens its state. It changes
 // nothing on any host; a bad site file changes nothing at all.
 func Open(path string, opts Options) (*Session, error) {
-	abs, err := filepath.Abs(path)
+	s, store, err := check(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	s, err := site.Load(abs, opts.Catalog)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Preflight(); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
-		return nil, engine.WithHint(fmt.Errorf("create the state directory %s: %w", s.StateDir, err), "check that its folder is writable, or set state_dir in the site file")
-	}
-	store, err := secrets.Open(filepath.Join(s.StateDir, SecretsFile))
-	if err != nil {
-		return nil, err
-	}
+	abs, _ := filepath.Abs(path)
 	red := secrets.NewRedactor(store)
 	sess := &Session{Site: s, Path: abs, Secrets: store, Redactor: red, build: opts.Build}
 	if sess.build == nil {
-		sess.build = func(se *Session) (*engine.Plan, error) { return recipe.Build(se.Site) }
+		sess.build = defaultBuild
 	}
-	specs := []host.Spec{{Name: recipe.LocalHost, Local: true}}
+	specs := []host.Spec{{Name: layout.LocalHost, Local: true}}
 	for _, h := range s.Hosts {
 		spec, err := h.Spec(store.Get)
 		if err != nil {
@@ -107,6 +94,16 @@ func Open(path string, opts Options) (*Session, error) {
 	}
 	sess.Hosts = engine.NewInventory(dial, specs...)
 	return sess, nil
+}
+
+func defaultBuild(se *Session) (*engine.Plan, error) { return recipe.Build(se.Site) }
+
+// ensureStateDir makes the state directory when a run first needs it.
+func (s *Session) ensureStateDir() error {
+	if err := os.MkdirAll(s.Site.StateDir, 0o700); err != nil {
+		return engine.WithHint(fmt.Errorf("create the state directory %s: %w", s.Site.StateDir, err), "check that its folder is writable, or set state_dir in the site file")
+	}
+	return nil
 }
 
 // StateDir is where the journal, secrets and pinned keys live.
@@ -159,6 +156,9 @@ func (s *Session) Run(ctx context.Context, opts RunOptions) (engine.Summary, err
 		DryRun: opts.DryRun, Command: opts.Command, Parallel: opts.Parallel, PerHost: opts.PerHost,
 	}
 	if !opts.DryRun {
+		if err := s.ensureStateDir(); err != nil {
+			return engine.Summary{}, err
+		}
 		ll, err := lockLocal(s.Site.StateDir)
 		if err != nil {
 			return engine.Summary{}, err
@@ -220,27 +220,31 @@ func lockHolder() string {
 // URLs says where the deployed site answers, for the end of an apply:
 // the kopnik site and every chosen web app.
 func (s *Session) URLs() []string {
+	m := s.Model()
+	if m == nil {
+		return nil
+	}
 	var urls []string
-	mgr := ""
-	for _, h := range s.Site.Hosts {
-		if h.Role == site.RoleManager {
-			mgr = h.Name
-			break
+	if m.Kopnik {
+		mgr := ""
+		for _, h := range s.Site.Hosts {
+			if h.Role == site.RoleManager {
+				mgr = h.Name
+				break
+			}
 		}
-	}
-	if mgr == "" && s.Site.Topology == site.TopologyLab {
-		mgr = "lab-1"
-	}
-	if _, ok := s.Site.Components["kopnik"]; ok {
+		if mgr == "" && s.Site.Topology == site.TopologyLab {
+			mgr = "lab-1"
+		}
 		if spec, ok := s.Hosts.Spec(mgr); ok && spec.Address != "" {
 			urls = append(urls, "https://"+spec.Address+"/")
 		}
-		urls = append(urls, "https://"+s.Site.Domain+"/ (once its DNS record points at the manager)")
 	}
-	if c, chosen := s.chosenApps(); c != nil {
-		for _, d := range c.EdgeDomains(s.Site, chosen)[1:] {
-			urls = append(urls, "https://"+d+"/")
+	for _, u := range m.URLs() {
+		if m.Kopnik && u == "https://"+m.Domain+"/" {
+			u += " (once its DNS record points at the manager)"
 		}
+		urls = append(urls, u)
 	}
 	return urls
 }
@@ -249,32 +253,24 @@ func (s *Session) URLs() []string {
 // user and the name of its password in the secrets file (never the
 // password itself).
 func (s *Session) AdminNotes() []string {
-	c, chosen := s.chosenApps()
-	if c == nil {
+	m := s.Model()
+	if m == nil {
 		return nil
 	}
 	var out []string
-	for _, n := range chosen {
-		if a, ok := c.Get(n); ok && a.Admin != "" {
+	for _, a := range m.Apps {
+		if a.Admin != "" {
 			out = append(out, a.Title+": "+a.Admin)
 		}
 	}
 	return out
 }
 
-// chosenApps reads the app catalog and the site's apps (with what they
-// require) once for the summaries above; nil when the site names none.
-func (s *Session) chosenApps() (*apps.Catalog, []string) {
-	s.chosenOnce.Do(func() {
-		c, err := apps.Default()
-		if err != nil {
-			return
-		}
-		if chosen, err := c.Selected(s.Site); err == nil {
-			s.catalog, s.chosen = c, chosen
-		}
-	})
-	return s.catalog, s.chosen
+// Model is the site's names, URLs and apps, derived once per session;
+// nil when the site's components do not resolve against the catalog.
+func (s *Session) Model() *sitemodel.Model {
+	s.modelOnce.Do(func() { s.model, _ = sitemodel.Of(s.Site) })
+	return s.model
 }
 
 // TrustNote says how a browser comes to trust a self-signed site's

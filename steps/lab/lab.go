@@ -16,11 +16,9 @@ import (
 	"path/filepath"
 
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
-
-// LocalHost is the inventory name of this machine (recipe.LocalHost).
-const LocalHost = "local"
 
 // Image variants for site.Lab.Image; any other value names an existing
 // image that boots systemd and runs sshd.
@@ -105,7 +103,7 @@ func (o Options) withDefaults() Options {
 		o.Mirror = DefaultMirror
 	}
 	if o.Host == nil {
-		o.Host = host.NewLocal(LocalHost)
+		o.Host = host.NewLocal(layout.LocalHost)
 	}
 	return o
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/ssh"
 )
@@ -172,7 +173,7 @@ func TestLabUpDown(t *testing.T) {
 	}
 	inv := engine.NewInventory(func(ctx context.Context, spec host.Spec, _ *engine.Inventory) (host.Host, error) {
 		return host.NewLocal(spec.Name), nil
-	}, host.Spec{Name: LocalHost, Local: true})
+	}, host.Spec{Name: layout.LocalHost, Local: true})
 	plan := engine.NewPlan()
 	plan.MustAdd(stepsFor(o.withDefaults())...)
 	sum, err := (&engine.Runner{Plan: plan, Hosts: inv}).Run(ctx)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -25,7 +26,7 @@ func NodeID(name string) string { return "lab/node/" + name }
 
 // ReadyID is the ID of the step that waits for a node to boot and answer
 // SSH ("lab/ready/lab-1"); steps on the node come after it (the recipe
-// puts recipe.ReachID(name) after it).
+// puts layout.ReachID(name) after it).
 func ReadyID(name string) string { return "lab/ready/" + name }
 
 // Steps are the plan steps that bring the lab up, all on the host "local":
@@ -50,7 +51,7 @@ func stepsFor(o Options) []engine.Step {
 	}
 	out := []engine.Step{
 		&engine.Func{
-			StepID: ImageID, Name: "Build the lab host image", On: LocalHost, Comp: Component,
+			StepID: ImageID, Name: "Build the lab host image", On: layout.LocalHost, Comp: Component,
 			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 				d, opts, r, err := setup(ctx, env)
 				if err != nil {
@@ -67,7 +68,7 @@ func stepsFor(o Options) []engine.Step {
 			},
 		},
 		&engine.Func{
-			StepID: NetworkID, Name: "Create the lab network " + o.Network, On: LocalHost, Comp: Component,
+			StepID: NetworkID, Name: "Create the lab network " + o.Network, On: layout.LocalHost, Comp: Component,
 			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 				d, opts, _, err := setup(ctx, env)
 				if err != nil {
@@ -93,7 +94,7 @@ func stepsFor(o Options) []engine.Step {
 		}
 		out = append(out,
 			&engine.Func{
-				StepID: NodeID(name), Name: "Start lab node " + name, On: LocalHost, Comp: Component,
+				StepID: NodeID(name), Name: "Start lab node " + name, On: layout.LocalHost, Comp: Component,
 				Needs: []string{ImageID, NetworkID},
 				CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 					d, opts, _, err := setup(ctx, env)
@@ -118,7 +119,7 @@ func stepsFor(o Options) []engine.Step {
 				},
 			},
 			&engine.Func{
-				StepID: ReadyID(name), Name: "Wait for lab node " + name + " to boot and answer SSH", On: LocalHost, Comp: Component,
+				StepID: ReadyID(name), Name: "Wait for lab node " + name + " to boot and answer SSH", On: layout.LocalHost, Comp: Component,
 				Needs: []string{NodeID(name)},
 				CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 					d, opts, _, err := setup(ctx, env)

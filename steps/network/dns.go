@@ -11,6 +11,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -109,7 +110,7 @@ func DNSSteps(s *site.Site, dnsHost string, o SmartDNSOptions) []engine.Step {
 		return &engine.Func{StepID: id(what), Name: title, On: dnsHost, Comp: Component, Needs: needs, CheckFunc: check, ApplyFunc: apply}
 	}
 	return []engine.Step{
-		f("smartdns-install", "Install smartdns on "+dnsHost, []string{ReachID(dnsHost)},
+		f("smartdns-install", "Install smartdns on "+dnsHost, []string{layout.ReachID(dnsHost)},
 			func(ctx context.Context, env *engine.Env) (bool, error) {
 				return runScript(ctx, env.Host, "smartdns/install.sh", nil, "check", nil)
 			},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
 	cssh "github.com/collabstack/collabstack/steps/ssh"
@@ -33,7 +34,7 @@ func RouterStepsWith(s *site.Site, router string, o RouterOptions) []engine.Step
 	o = o.withDefaults(s, router)
 	access := &engine.Func{
 		StepID: RouterID(router, "access"), Name: "Set the root password and SSH key of " + router, On: router, Comp: Component,
-		Needs: []string{ReachID(router)},
+		Needs: []string{layout.ReachID(router)},
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			return runAccess(ctx, env, router, "check")
 		},

@@ -5,15 +5,12 @@ import (
 	"fmt"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
 // Component is the --only name of the network steps.
 const Component = "network"
-
-// ReachID is recipe.ReachID: the step that connects to a host and reads
-// its facts; every network step on a host comes after it.
-func ReachID(hostName string) string { return "hosts/reach/" + hostName }
 
 // SoftEtherID is a SoftEther step's ID: "network/softether/vpn-softether/users".
 func SoftEtherID(vpnHost, what string) string { return "network/softether/" + vpnHost + "/" + what }
@@ -67,7 +64,7 @@ func SoftEtherStepsWith(s *site.Site, vpnHost, stateDir string, o SoftEtherOptio
 	}
 
 	steps := []engine.Step{
-		f("install", "Install the SoftEther VPN server on "+vpnHost, []string{ReachID(vpnHost)},
+		f("install", "Install the SoftEther VPN server on "+vpnHost, []string{layout.ReachID(vpnHost)},
 			func(ctx context.Context, env *engine.Env) (bool, error) {
 				return runScript(ctx, env.Host, "softether/install.sh", nil, "check", nil)
 			},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 	cssh "github.com/collabstack/collabstack/steps/ssh"
@@ -79,13 +80,8 @@ type Options struct {
 // ID is a prepare step's ID: "prepare/docker/lab-1".
 func ID(what, hostName string) string { return "prepare/" + what + "/" + hostName }
 
-// ReachID is recipe.ReachID: the step that connects to a host and reads
-// its facts. It is repeated here because the recipe imports this package
-// (a test keeps the two equal).
-func ReachID(hostName string) string { return "hosts/reach/" + hostName }
-
 // Steps prepares the host hostName; every step comes after
-// ReachID(hostName).
+// layout.ReachID(hostName).
 func Steps(s *site.Site, hostName string) []engine.Step {
 	return StepsWith(s, hostName, Options{})
 }
@@ -107,7 +103,7 @@ func StepsWith(s *site.Site, hostName string, o Options) []engine.Step {
 	if sftpRoot == "" {
 		sftpRoot = "/home/" + admin + "/sftp"
 	}
-	reach := ReachID(hostName)
+	reach := layout.ReachID(hostName)
 	id := func(what string) string { return ID(what, hostName) }
 	fixed := script.Fixed
 	withSecret := func(name string, data map[string]any) func(context.Context, *engine.Env) (map[string]any, []byte, error) {
@@ -234,3 +230,6 @@ func Render(name string, data map[string]any) (string, error) {
 func Scripts() []string {
 	return []string{"packages.sh", "time.sh", "admin.sh", "sshkey.sh", "sftp.sh", "xfce.sh", "docker-distro.sh", "docker-repo.sh", "node-distro.sh", "node-nvm.sh"}
 }
+
+// ReachID is layout.ReachID; kopnik's steps still call it here.
+func ReachID(hostName string) string { return layout.ReachID(hostName) }

@@ -16,6 +16,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/recipe"
 	"github.com/collabstack/collabstack/steps/secrets"
@@ -73,8 +74,8 @@ func TestDockerRepoScript(t *testing.T) {
 }
 
 func TestStepsOrderAndIDs(t *testing.T) {
-	if prepare.ReachID("srv") != recipe.ReachID("srv") {
-		t.Fatalf("prepare.ReachID %q differs from recipe.ReachID %q", prepare.ReachID("srv"), recipe.ReachID("srv"))
+	if layout.ReachID("srv") != layout.ReachID("srv") {
+		t.Fatalf("layout.ReachID %q differs from layout.ReachID %q", layout.ReachID("srv"), layout.ReachID("srv"))
 	}
 	s := &site.Site{Version: 1, Topology: site.TopologyKopnik}
 	s.ApplyDefaults()
@@ -101,7 +102,7 @@ func TestStepsOrderAndIDs(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if order := p.Order(); order[0] != recipe.ReachID("srv") {
+	if order := p.Order(); order[0] != layout.ReachID("srv") {
 		t.Fatalf("order = %v", order)
 	}
 	s.Prepare.XFCE = true
@@ -150,7 +151,7 @@ func TestPrepareBareLabNodeTwice(t *testing.T) {
 	}
 	red := secrets.NewRedactor(store)
 	run := func(name string) engine.Summary {
-		inv := engine.NewInventory(ssh.Dialer(known, red.Redact), host.Spec{Name: recipe.LocalHost, Local: true}, node.Spec(state))
+		inv := engine.NewInventory(ssh.Dialer(known, red.Redact), host.Spec{Name: layout.LocalHost, Local: true}, node.Spec(state))
 		defer inv.Close()
 		plan := engine.NewPlan()
 		plan.MustAdd(recipe.ReachStep(node.Name))

@@ -20,6 +20,7 @@ import (
 	"github.com/collabstack/collabstack/steps/images"
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/lab"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/proxmox"
@@ -27,9 +28,6 @@ import (
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
-
-// LocalHost is the name of this machine in every inventory.
-const LocalHost = "local"
 
 // Build returns the plan for s (loaded, so StateDir is resolved).
 func Build(s *site.Site) (*engine.Plan, error) {
@@ -77,7 +75,7 @@ func Build(s *site.Site) (*engine.Plan, error) {
 		// Routers and VPN hosts the user already has; Proxmox VE hosts.
 		switch h.Role {
 		case site.RolePVEServer, site.RolePVERouter:
-			if err := p.Add(pveinstall.Steps(s, h.Name, ReachID(h.Name))...); err != nil {
+			if err := p.Add(pveinstall.Steps(s, h.Name, layout.ReachID(h.Name))...); err != nil {
 				return nil, err
 			}
 		case site.RoleRouter:
@@ -167,15 +165,11 @@ func swarmHosts(hosts []site.Host) []site.Host {
 	return out
 }
 
-// ReachID is the ID of the step that connects to a host and reads its
-// facts; every other step on that host comes after it.
-func ReachID(hostName string) string { return "hosts/reach/" + hostName }
-
 // ReachStep connects to a host and reads its facts. It changes nothing, so
 // it is done as soon as it has read them.
 func ReachStep(hostName string, after ...string) engine.Step {
 	return &engine.Func{
-		StepID: ReachID(hostName),
+		StepID: layout.ReachID(hostName),
 		Name:   "Connect to " + hostName,
 		On:     hostName,
 		Needs:  after,

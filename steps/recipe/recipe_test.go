@@ -8,6 +8,7 @@ import (
 	"github.com/collabstack/collabstack/examples"
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/proxmox"
@@ -49,19 +50,19 @@ func TestLabPlanReachesNodesAfterTheyBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := strings.Join(p.Order(), " ")
-	for _, id := range []string{"lab/image", "lab/ready/lab-1", ReachID("lab-1"), ReachID("lab-2"), prepare.ID("docker", "lab-2")} {
+	for _, id := range []string{"lab/image", "lab/ready/lab-1", layout.ReachID("lab-1"), layout.ReachID("lab-2"), prepare.ID("docker", "lab-2")} {
 		if !strings.Contains(order, id) {
 			t.Errorf("the lab plan lacks %s:\n%s", id, order)
 		}
 	}
-	if strings.Index(order, "lab/ready/lab-1") > strings.Index(order, ReachID("lab-1")) {
+	if strings.Index(order, "lab/ready/lab-1") > strings.Index(order, layout.ReachID("lab-1")) {
 		t.Errorf("lab-1 is reached before it is ready")
 	}
 }
 
 func TestPrepareReachIDMatches(t *testing.T) {
-	if prepare.ReachID("x") != ReachID("x") {
-		t.Fatal("prepare.ReachID and recipe.ReachID differ")
+	if layout.ReachID("x") != layout.ReachID("x") {
+		t.Fatal("layout.ReachID and layout.ReachID differ")
 	}
 }
 
@@ -119,8 +120,8 @@ func TestFullTopologyPlanOrder(t *testing.T) {
 	before(pveinstall.LastID(pveRouter), proxmox.CreateID("outer-openwrt"))
 	before(proxmox.SnapshotID("outer-openwrt", UCISnapshot), network.RouterID("outer-openwrt", "uci"))
 	before(network.RouterID("outer-openwrt", "uci"), proxmox.CreateID("swarm-worker"))
-	before(proxmox.ReadyID("swarm-manager"), ReachID("swarm-manager"))
-	before(ReachID("swarm-manager"), swarm.InitID)
+	before(proxmox.ReadyID("swarm-manager"), layout.ReachID("swarm-manager"))
+	before(layout.ReachID("swarm-manager"), swarm.InitID)
 	before(swarm.JoinID("swarm-worker"), swarm.ReadyID)
 	before(proxmox.ReadyID("vpn-softether"), network.SoftEtherID("vpn-softether", "install"))
 }

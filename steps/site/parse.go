@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -20,7 +22,18 @@ import (
 func Load(path string, catalog Catalog) (*Site, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read the site file: %w", err)
+		fix := "check its permissions"
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fix = "give its path with --config, or write one with `collabstack init -o " + filepath.Base(path) + "`"
+		case errors.Is(err, syscall.EISDIR):
+			fix = "give the path of the site file, not of its folder"
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, FieldError{Problem: fmt.Sprintf("cannot read the site file %s: %v", cut(path, 120), err), Fix: fix}
 	}
 	s, err := Parse(data)
 	if err != nil {
@@ -67,14 +80,26 @@ func Parse(data []byte) (*Site, error) {
 	return &s, nil
 }
 
+// maxNodes bounds the values a site file may expand to.
+const maxNodes = 100000
+
 type walker struct {
-	errs  Errors
-	lines map[int]string // line -> field path, to name fields in type errors
+	visits int
+	errs   Errors
+	lines  map[int]string // line -> field path, to name fields in type errors
 }
 
 func (w *walker) check(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+	}
+	// Aliases can make a small file a huge tree: stop counting at a size
+	// no site file reaches.
+	if w.visits++; w.visits > maxNodes {
+		if w.visits == maxNodes+1 {
+			w.errs = append(w.errs, FieldError{Field: path, Line: n.Line, Problem: "the YAML expands to too many values (aliases?)", Fix: "write the site file without repeated aliases"})
+		}
+		return
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
