@@ -162,6 +162,31 @@ func (b *backend) Probe(ctx context.Context, h site.Host, secretValues map[strin
 	return factsOf(f), nil
 }
 
+// InstallKey logs in once with the password, accepting only the
+// confirmed host key, installs the site's key and proves it logs in.
+func (b *backend) InstallKey(ctx context.Context, stateDir string, h site.Host, password, fingerprint string) (string, error) {
+	b.mu.Lock()
+	key := b.confirmed["scanned "+hostKeyID(h)]
+	b.mu.Unlock()
+	if key == nil || gossh.FingerprintSHA256(key) != fingerprint {
+		return "", fmt.Errorf("no confirmed host key of %s: test the connection again", h.Name)
+	}
+	known, _ := ssh.Open("")
+	if err := known.Pin(h.Name, h.Address, portOf(h), key); err != nil {
+		return "", err
+	}
+	spec, err := specOf(h, nil)
+	if err != nil {
+		return "", err
+	}
+	spec.Password = password
+	keyFile := ssh.SiteKeyPath(stateDir)
+	if _, err := ssh.InstallKey(ctx, spec, keyFile, ssh.Options{KnownHosts: known}); err != nil {
+		return "", err
+	}
+	return keyFile, nil
+}
+
 func factsOf(f facts.Facts) tui.HostFacts {
 	return tui.HostFacts{OS: f.OSPretty, Arch: f.Arch, Cores: f.Cores, RAMMB: f.MemoryMB, DiskGB: f.DiskFreeGB}
 }

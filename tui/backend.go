@@ -34,6 +34,13 @@ type Backend interface {
 	// site), and reads its facts. The backend remembers the confirmed key:
 	// Plan trusts it and Save pins it in the site's known_hosts.
 	Probe(ctx context.Context, h site.Host, secrets map[string]string, fingerprint string) (HostFacts, error)
+	// InstallKey is "I only have a password": it makes the site's own SSH
+	// key in stateDir unless it is there, logs in to h once with password
+	// (accepting only the host key with the confirmed fingerprint), adds
+	// the key to the login user's authorized_keys (once), proves that the
+	// key logs in, and returns the key file the site file names from then
+	// on. The password is not kept.
+	InstallKey(ctx context.Context, stateDir string, h site.Host, password, fingerprint string) (keyFile string, err error)
 	// LocalFacts reads the facts of this machine, where a lab runs.
 	LocalFacts(ctx context.Context) (HostFacts, error)
 	// Resolve returns the addresses a domain resolves to (none and a nil

@@ -114,7 +114,17 @@ func docScreens(t *testing.T) []docScreen {
 	d.keys("enter", "enter")
 	d.typ("10.0.0.300")
 	add("A host, checked as it is typed",
-		"Name, role, address, SSH port and user, then how to log in (a key file, checked to exist and parse; ssh-agent; or a password, which goes to the secrets file and never into the site file) and sudo. Every field is checked by the site file's own validators as it is typed, and the error shows in place, under the field.", d)
+		"Name, role, address, SSH port and user, then how to log in (a key file, checked to exist and parse; ssh-agent; a password, which goes to the secrets file and never into the site file; or \"I only have a password\") and sudo. Every field is checked by the site file's own validators as it is typed, and the error shows in place, under the field.", d)
+
+	// Only a password.
+	dr = newDraft(be.Catalog())
+	dr.topology = "kopnik"
+	d = docWizard(t, be, dr, &hostFormPage{}, nil)
+	d.keys("enter", "enter")
+	d.typ("203.0.113.10")
+	d.keys("enter", "enter", "enter", "down", "down", "down")
+	add("Only a password",
+		"A hosting provider often gives a server's root password and nothing else. \"I only have a password\" (the choice offered first when you have no key at ~/.ssh/id_ed25519) asks for the password without showing it; when you test the connection, collabstack makes an SSH key for the site (in its state folder, mode 0600), logs in once with the password, adds the key to the user's ~/.ssh/authorized_keys, checks that the key logs in, and from then on uses the key. The password is not stored, unless you keep it as the sudo password of a user who is not root. For a site file, `collabstack hosts add-key HOST` does the same.", d)
 
 	// Hosts with a connection test.
 	dr = tested()

@@ -34,7 +34,17 @@ type hostDraft struct {
 	Fingerprint  string // confirmed host key
 	Facts        *HostFacts
 	TestErr      string
+	// Bootstrap: the user has only a password. The connection test logs
+	// in once with Password, installs the site's own key and from then
+	// on the host logs in with it (Auth.KeyFile is set once installed).
+	// The password is kept only when KeepPassword asks (as the sudo
+	// password).
+	Bootstrap    bool
+	KeepPassword bool
 }
+
+// keyPending reports whether h still waits for its key to be installed.
+func (h *hostDraft) keyPending() bool { return h.Bootstrap && h.Auth.KeyFile == "" }
 
 func newDraft(apps []App) *draft {
 	d := &draft{labNodes: site.DefaultLabNodes, cat: newCatalog(apps)}
@@ -160,6 +170,16 @@ func (d *draft) hostsProblem() string {
 	for _, e := range es {
 		if e.Field == "hosts" || strings.HasPrefix(e.Field, "hosts[") {
 			return e.Error()
+		}
+	}
+	return ""
+}
+
+// keyProblem names a host whose key is still to be installed, or "".
+func (d *draft) keyProblem() string {
+	for _, h := range d.hosts {
+		if h.keyPending() {
+			return h.Name + " has only a password so far: press t to log in once with it and install collabstack's key (or edit the host to keep logging in with the password)"
 		}
 	}
 	return ""

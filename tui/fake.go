@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -44,6 +45,8 @@ type FakeBackend struct {
 	Delay time.Duration
 	// OutputLines per step (default 3).
 	OutputLines int
+	// WrongPassword is refused by InstallKey.
+	WrongPassword string
 
 	mu       sync.Mutex
 	saved    map[string]string // secrets from the last Save
@@ -124,6 +127,22 @@ func (b *FakeBackend) Probe(ctx context.Context, h site.Host, _ map[string]strin
 		return f, nil
 	}
 	return b.DefaultFacts, nil
+}
+
+// InstallKey takes any password but WrongPassword and answers the key
+// file stateDir/ssh/id_ed25519 (a name only: the fake writes no key and
+// cannot show that a key really logs in; cli's tests do, on a real sshd).
+func (b *FakeBackend) InstallKey(ctx context.Context, stateDir string, h site.Host, password, fp string) (string, error) {
+	if err := b.wait(ctx); err != nil {
+		return "", err
+	}
+	if fp != b.Fingerprint {
+		return "", fmt.Errorf("host key of %s changed", h.Name)
+	}
+	if password == "" || password == b.WrongPassword {
+		return "", engine.WithHint(fmt.Errorf("log in to %s (%s:%d) as %s: unable to authenticate", h.Name, h.Address, h.Port, h.User), "check the password of %s and that the host allows password logins (PasswordAuthentication yes)", h.User)
+	}
+	return filepath.Join(stateDir, "ssh", "id_ed25519"), nil
 }
 
 // LocalFacts returns Local.

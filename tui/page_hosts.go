@@ -57,6 +57,20 @@ func (p *hostsPage) update(w *wizard, msg tea.Msg) tea.Cmd {
 		}
 		p.confirm, p.fp = msg.h, msg.fp
 		return nil
+	case keyInstalledMsg:
+		if msg.err != nil {
+			w.busy = ""
+			msg.h.TestErr = errWithHint(msg.err)
+			p.say(true, "%s: %s", msg.h.Name, msg.h.TestErr)
+			return nil
+		}
+		h := msg.h
+		h.Auth.KeyFile = msg.keyFile
+		if !h.KeepPassword {
+			h.Password = ""
+		}
+		p.say(false, "%s: collabstack's key %s is installed and logs in; the password is no longer needed", h.Name, msg.keyFile)
+		return tea.Batch(w.wait("reading the facts of "+h.Name+" with the key…"), probeHost(w, h, h.Fingerprint))
 	case probeMsg:
 		w.busy = ""
 		if msg.err != nil {
@@ -85,6 +99,9 @@ func (p *hostsPage) key(w *wizard, k tea.KeyMsg) tea.Cmd {
 		case "y", "Y":
 			p.confirm = nil
 			h.Fingerprint = p.fp
+			if h.keyPending() {
+				return tea.Batch(w.wait("logging in to "+h.Name+" once with the password to install collabstack's key…"), installKey(w, h, p.fp))
+			}
 			return tea.Batch(w.wait("logging in to "+h.Name+" and reading its facts…"), probeHost(w, h, p.fp))
 		case "n", "N", "esc":
 			p.confirm = nil
@@ -124,6 +141,10 @@ func (p *hostsPage) key(w *wizard, k tea.KeyMsg) tea.Cmd {
 			return tea.Batch(w.wait(fmt.Sprintf("connecting to %s (%s:%d)…", h.Name, h.Address, h.Port)), hostKey(w, h))
 		}
 	case "c", "tab":
+		if prob := w.d.keyProblem(); prob != "" {
+			p.say(true, "%s", prob)
+			return nil
+		}
 		if prob := w.d.hostsProblem(); prob != "" {
 			p.say(true, "%s", prob)
 			return nil
@@ -143,6 +164,28 @@ func hostKey(w *wizard, h *hostDraft) tea.Cmd {
 		defer cancel()
 		fp, err := be.HostKey(ctx, sh, sec)
 		return hostKeyMsg{h, fp, err}
+	}
+}
+
+// keyInstalledMsg is the answer of installing the site's key on a host.
+type keyInstalledMsg struct {
+	h       *hostDraft
+	keyFile string
+	err     error
+}
+
+// installKey logs in once with the password, installs the site's key and
+// then tests the host with it.
+func installKey(w *wizard, h *hostDraft, fp string) tea.Cmd {
+	ctx, be, sh, pw := w.ctx, w.be, w.d.siteHost(h), h.Password
+	s := w.d.site()
+	s.ResolveStateDir(w.path)
+	stateDir := s.StateDir
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+		kf, err := be.InstallKey(ctx, stateDir, sh, pw, fp)
+		return keyInstalledMsg{h, kf, err}
 	}
 }
 
@@ -245,10 +288,19 @@ func hostStatus(w *wizard, h *hostDraft) string {
 	case h.Facts != nil:
 		return w.th.OK.Render(iconDone+" ") + factsLine(*h.Facts)
 	}
+	if h.keyPending() {
+		return w.th.Muted.Render(iconPending + " key not installed: press t to log in once with the password")
+	}
 	return w.th.Muted.Render(iconPending + " not tested: press t to test the connection")
 }
 
 func authText(h *hostDraft) string {
+	if h.keyPending() {
+		return "password once, then the site's key"
+	}
+	if h.Bootstrap {
+		return "the site's key"
+	}
 	switch h.Auth.Method {
 	case site.AuthAgent:
 		return "ssh-agent"

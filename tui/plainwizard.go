@@ -304,15 +304,34 @@ func (w *plainWizard) host() error {
 	if err != nil {
 		return err
 	}
+	defAuth := site.AuthKey
+	if !defaultKeyExists() && !d.anyKeyFile() {
+		defAuth = authOnce
+	}
 	auth, err := p.choose("Log in with", []choice{
-		{site.AuthKey, "a private key file"}, {site.AuthAgent, "ssh-agent"}, {site.AuthPassword, "a password"},
-	}, site.AuthKey)
+		{site.AuthKey, "a private key file"}, {site.AuthAgent, "ssh-agent"}, {site.AuthPassword, "a password, kept in the secrets file"},
+		{authOnce, "I only have a password: make a key and install it"},
+	}, defAuth)
 	if err != nil {
 		return err
 	}
 	n, _ := strconv.Atoi(port)
-	h.Host = site.Host{Name: name, Role: role, Address: addr, Port: n, User: user, Auth: site.Auth{Method: auth}}
+	method := auth
+	if auth == authOnce {
+		method = site.AuthKey
+	}
+	h.Host = site.Host{Name: name, Role: role, Address: addr, Port: n, User: user, Auth: site.Auth{Method: method}}
 	switch auth {
+	case authOnce:
+		h.Bootstrap = true
+		if h.Password, err = p.secret("Password (used once to install collabstack's key; not stored)", checkSecret); err != nil {
+			return err
+		}
+		if user != "root" {
+			if h.KeepPassword, err = p.confirm("Keep it as the sudo password?", false); err != nil {
+				return err
+			}
+		}
 	case site.AuthKey:
 		if h.Auth.KeyFile, err = p.ask("Private key file", site.DefaultKeyFile, checkKeyFile); err != nil {
 			return err
@@ -327,7 +346,9 @@ func (w *plainWizard) host() error {
 		if sudo, err = p.confirm("Use sudo for privileged commands?", true); err != nil {
 			return err
 		}
-		if sudo && auth != site.AuthPassword {
+		if sudo && h.KeepPassword {
+			h.SudoPassword = h.Password
+		} else if sudo && auth != site.AuthPassword {
 			if h.SudoPassword, err = p.secret("sudo password (empty when sudo asks for none)", nil); err != nil {
 				return err
 			}
@@ -335,11 +356,39 @@ func (w *plainWizard) host() error {
 	}
 	h.Sudo = &sudo
 	d.hosts = append(d.hosts, h)
+	if h.Bootstrap {
+		return w.installKey(h)
+	}
 	test, err := p.confirm("Test the connection to "+name+" now?", true)
 	if err != nil || !test {
 		return err
 	}
 	return w.test(h)
+}
+
+// installKey logs in once with the password and installs the site's key,
+// until it works or the user keeps the password instead.
+func (w *plainWizard) installKey(h *hostDraft) error {
+	p := w.p
+	p.say("collabstack logs in to %s once with the password to install its key.", h.Name)
+	for {
+		if err := w.test(h); err != nil {
+			return err
+		}
+		if !h.keyPending() {
+			return nil
+		}
+		again, err := p.confirm("Try again?", true)
+		if err != nil {
+			return err
+		}
+		if again {
+			continue
+		}
+		h.Bootstrap, h.Auth = false, site.Auth{Method: site.AuthPassword}
+		p.say("%s logs in with the password, kept in the secrets file; `collabstack hosts add-key %s` installs a key later.", h.Name, h.Name)
+		return nil
+	}
 }
 
 // test shows the host key, asks to trust it and reads the facts.
@@ -366,6 +415,21 @@ func (w *plainWizard) test(h *hostDraft) error {
 		return nil
 	}
 	h.Fingerprint = fp
+	if h.keyPending() {
+		s := w.d.site()
+		s.ResolveStateDir(w.path)
+		kf, err := w.be.InstallKey(ctx, s.StateDir, w.d.siteHost(h), h.Password, fp)
+		if err != nil {
+			h.TestErr = errWithHint(err)
+			p.say("  error: %s", h.TestErr)
+			return nil
+		}
+		h.Auth.KeyFile = kf
+		if !h.KeepPassword {
+			h.Password = ""
+		}
+		p.say("  collabstack's key %s is installed and logs in; the password is no longer needed", kf)
+	}
 	f, err := w.be.Probe(ctx, w.d.siteHost(h), w.d.secrets(), fp)
 	if err != nil {
 		h.TestErr = errWithHint(err)

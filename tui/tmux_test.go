@@ -74,10 +74,17 @@ func TestTmuxWizardToSiteFile(t *testing.T) {
 	}
 	key := writeKey(t, dir)
 	sitePath := filepath.Join(dir, "site.yaml")
+	// A user with a key at the default path: the wizard then offers the
+	// key file first (without one it offers "I only have a password").
+	home := filepath.Join(dir, "home")
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeKey(t, filepath.Join(home, ".ssh"))
 
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("collabstack-tui-test-%d", os.Getpid())}
 	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "w", "-x", "100", "-y", "30",
-		"env", "PS1=ready$ ", "TERM=xterm-256color", "bash", "--norc", "--noprofile")
+		"env", "PS1=ready$ ", "TERM=xterm-256color", "HOME="+home, "bash", "--norc", "--noprofile")
 	t.Cleanup(func() { _ = exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	s.waitFor("ready$")
 	s.text(fmt.Sprintf("cd %s && stty -g > before && %s -site %s -delay 20ms; echo EXIT=$?; stty -g > after", dir, bin, sitePath))

@@ -61,7 +61,7 @@ func loadKey(path string) (gossh.Signer, error) {
 	path = expandHome(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("key file %s does not exist: create one with `ssh-keygen -t ed25519 -f %s` and copy it to the host with `ssh-copy-id -i %s.pub`, or set auth.key_file", path, path, path)
+		return nil, fmt.Errorf("key file %s does not exist: with the host's password, `collabstack hosts add-key HOST` makes a key for the site and installs it; or set auth.key_file to your key", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read key file %s: %w", path, err)

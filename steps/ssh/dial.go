@@ -331,7 +331,7 @@ func (h *Host) authFix() string {
 	switch {
 	case h.spec.KeyFile != "":
 		k := expandHome(h.spec.KeyFile)
-		return fmt.Sprintf("check that %s.pub is in ~%s/.ssh/authorized_keys on the host (ssh-copy-id -i %s.pub -p %d %s@%s)", k, h.user, k, h.spec.Port, h.user, h.spec.Address)
+		return fmt.Sprintf("check that %s.pub is in ~%s/.ssh/authorized_keys on the host; with the host's password, `collabstack hosts add-key %s` installs the site's own key", k, h.user, h.spec.Name)
 	case h.spec.Password != "":
 		return fmt.Sprintf("check the password of %s and that the host allows password logins (PasswordAuthentication yes)", h.user)
 	default:
