@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +25,11 @@ import (
 func TestMain(m *testing.M) {
 	if site := os.Getenv("COLLABSTACK_CRASH_CHILD_SITE"); site != "" {
 		n, _ := strconv.Atoi(os.Getenv("COLLABSTACK_CRASH_CHILD_STEPS"))
-		sess, err := Open(site, testOptions(os.Getenv("COLLABSTACK_CRASH_CHILD_DIR"), n))
+		o := testOptions(os.Getenv("COLLABSTACK_CRASH_CHILD_DIR"), n)
+		if h := os.Getenv("COLLABSTACK_CRASH_CHILD_HOLD"); h != "" {
+			o = holdOptions(os.Getenv("COLLABSTACK_CRASH_CHILD_DIR"), n, h)
+		}
+		sess, err := Open(site, o)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -41,8 +46,15 @@ func TestMain(m *testing.M) {
 
 // testOptions builds a plan of n file-writing steps on host "main": each
 // writes its own file in dir (checking for it first), chained in pairs so
-// some run in parallel.
-func testOptions(dir string, n int) Options {
+// some run in parallel. Each finished change is also appended to
+// dir/ledger, so a step applied twice shows there.
+func testOptions(dir string, n int) Options { return holdOptions(dir, n, "") }
+
+// holdOptions is testOptions where the step named hold takes long to make
+// its change (as an apt install or a stack deploy does), so a test can
+// kill the run while that change is under way.
+func holdOptions(dir string, n int, hold string) Options {
+	ledger := filepath.Join(dir, "ledger")
 	return Options{Dialer: ssh.DialerFor, Build: func(s *Session) (*engine.Plan, error) {
 		p := engine.NewPlan()
 		for i := 0; i < n; i++ {
@@ -51,8 +63,9 @@ func testOptions(dir string, n int) Options {
 			if i >= 2 {
 				needs = []string{fmt.Sprintf("write/%03d", i-2)}
 			}
+			id := fmt.Sprintf("write/%03d", i)
 			p.MustAdd(&engine.Func{
-				StepID: fmt.Sprintf("write/%03d", i), Name: fmt.Sprintf("Write file %d", i), On: "main", Needs: needs, Comp: "files",
+				StepID: id, Name: fmt.Sprintf("Write file %d", i), On: "main", Needs: needs, Comp: "files",
 				CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 					_, err := env.Host.Run(ctx, "test -f "+host.Quote(path), host.RunOpts{})
 					return err == nil, nil
@@ -62,10 +75,18 @@ func testOptions(dir string, n int) Options {
 					if err != nil {
 						return err
 					}
-					if _, err := env.Run(ctx, "sleep 0.05; echo writing with "+secret); err != nil {
+					pause := "0.05"
+					if id == hold {
+						pause = "120"
+					}
+					if _, err := env.Run(ctx, "sleep "+pause+"; echo writing with "+secret); err != nil {
 						return err
 					}
-					return env.Host.Upload(ctx, path, []byte("step done\n"), 0o644, "")
+					if err := env.Host.Upload(ctx, path, []byte("step done\n"), 0o644, ""); err != nil {
+						return err
+					}
+					_, err = env.Host.Run(ctx, "echo "+host.Quote(id)+" >> "+host.Quote(ledger), host.RunOpts{})
+					return err
 				},
 			})
 		}
@@ -115,17 +136,13 @@ hosts:
 	return p
 }
 
-func stepRecords(t testing.TB, path string) int {
-	recs, _ := journal.Read(path)
-	n := 0
-	for _, r := range recs {
-		if r.Kind == journal.KindStep {
-			n++
-		}
-	}
-	return n
-}
-
+// TestKillDashNineThenRerunConverges kills applies with -9 at moments
+// chosen from their progress, not the clock: each run is killed once the
+// journal shows it began changing a chosen step (one whose change takes
+// long, as an apt install or a stack deploy does), at three points in
+// three runs in turn. Each killed run has no end record and shows the step
+// it was changing; the run after them converges, every change made before
+// a kill is kept and none is made twice.
 func TestKillDashNineThenRerunConverges(t *testing.T) {
 	srv := sshtest.Start(t)
 	sitePath := writeSite(t, srv, loginUser(t, srv))
@@ -133,35 +150,60 @@ func TestKillDashNineThenRerunConverges(t *testing.T) {
 	const steps = 40
 	journalPath := filepath.Join(filepath.Dir(sitePath), "site.state", JournalFile)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "COLLABSTACK_CRASH_CHILD_SITE="+sitePath, "COLLABSTACK_CRASH_CHILD_DIR="+out, "COLLABSTACK_CRASH_CHILD_STEPS="+strconv.Itoa(steps))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Kill it in the middle: once some steps are journaled, well before all.
-	deadline := time.Now().Add(60 * time.Second)
-	for stepRecords(t, journalPath) < steps/4 {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the child apply made no progress: %s", stderr.String())
+	killedRuns := map[string]bool{}
+	for _, hold := range []string{"write/003", "write/017", "write/031"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "COLLABSTACK_CRASH_CHILD_SITE="+sitePath, "COLLABSTACK_CRASH_CHILD_DIR="+out,
+			"COLLABSTACK_CRASH_CHILD_STEPS="+strconv.Itoa(steps), "COLLABSTACK_CRASH_CHILD_HOLD="+hold)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Millisecond)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		// Kill it once its journal shows the chosen step began its change.
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			recs, _ := journal.Read(journalPath)
+			if last := journal.Last(recs); last != nil && !killedRuns[last.ID] && last.Applying[hold].Step == hold {
+				break
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("the child apply ended (%v) before it began changing %s: %s", err, hold, stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				<-exited
+				t.Fatalf("the child apply never began changing %s: %s", hold, stderr.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		recs, _ := journal.Read(journalPath)
+		last := journal.Last(recs)
+		if last == nil || last.Finished || killedRuns[last.ID] {
+			t.Fatalf("the run killed in %s should be the last, with no end record: %+v", hold, last)
+		}
+		killedRuns[last.ID] = true
+		if _, ok := last.Applying[hold]; !ok {
+			t.Fatalf("the run killed in %s does not show it was changing it: %+v", hold, last.Applying)
+		}
+		if _, err := os.Stat(filepath.Join(out, "step-"+strings.TrimPrefix(hold, "write/"))); err == nil {
+			t.Fatalf("%s finished its change before the kill", hold)
+		}
+		t.Logf("killed run %s while changing %v, after %d step results", last.ID, keys(last.Applying), len(last.Steps))
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
-	killedAt := stepRecords(t, journalPath)
-	if killedAt >= steps {
-		t.Fatalf("the child finished before it was killed (%d steps)", killedAt)
+	if got := len(journal.Runs(mustRead(t, journalPath))); got != 3 {
+		t.Fatalf("want the 3 killed runs in the journal, got %d", got)
 	}
-	recs, _ := journal.Read(journalPath)
-	if last := journal.Last(recs); last == nil || last.Finished {
-		t.Fatalf("the killed run should have no end record: %+v", last)
-	}
+	doneBefore := len(ledger(t, out))
 
 	// Re-run: it resumes (the killed run's lock is taken over at once)
-	// and converges.
+	// and converges, changing only what the killed runs had not finished.
 	sess, err := Open(sitePath, testOptions(out, steps))
 	if err != nil {
 		t.Fatal(err)
@@ -171,12 +213,25 @@ func TestKillDashNineThenRerunConverges(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-run after kill -9: %v", err)
 	}
-	if sum.Changed+sum.Unchanged != steps || sum.Unchanged < killedAt-2 {
-		t.Errorf("re-run: %+v after %d steps journaled", sum, killedAt)
+	if sum.Changed+sum.Unchanged != steps || sum.Unchanged != doneBefore {
+		t.Errorf("re-run: %+v after %d changes made by the killed runs", sum, doneBefore)
 	}
 	for i := 0; i < steps; i++ {
-		if _, err := os.Stat(filepath.Join(out, fmt.Sprintf("step-%03d", i))); err != nil {
-			t.Errorf("step %d not done: %v", i, err)
+		if data, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("step-%03d", i))); err != nil || string(data) != "step done\n" {
+			t.Errorf("step %d not done: %q %v", i, data, err)
+		}
+	}
+	// Every change made once: none made before a kill was made again.
+	seen := map[string]int{}
+	for _, id := range ledger(t, out) {
+		seen[id]++
+	}
+	if len(seen) != steps {
+		t.Errorf("%d of %d steps made their change", len(seen), steps)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s made its change %d times", id, n)
 		}
 	}
 	// A third run changes nothing.
@@ -194,6 +249,34 @@ func TestKillDashNineThenRerunConverges(t *testing.T) {
 	if err != nil || len(st.Deployed) != 1 || st.Deployed[0] != "files" || st.Hosts[0].Err != nil || !st.LastRun.Finished {
 		t.Errorf("status: %+v %v", st, err)
 	}
+}
+
+func mustRead(t *testing.T, path string) []journal.Record {
+	t.Helper()
+	recs, err := journal.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// ledger lists the changes the steps finished, in order.
+func ledger(t *testing.T, dir string) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "ledger"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Fields(string(data))
+}
+
+func keys(m map[string]journal.Record) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func TestSecondApplyIsLockedOut(t *testing.T) {
