@@ -62,7 +62,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Use:   "collabstack",
 		Short: "Stand up a self-hosted collaboration environment on your own hardware",
 		Long: `collabstack installs a complete self-hosted collaboration environment
-(an exact copy of kopnik.org, or the suite of seed 000) on your hosts over
+(an exact copy of kopnik.org, or a suite of 44 collaboration apps) on your
+hosts over
 SSH. Run it with no arguments on a terminal for the wizard, or write a site
 file (collabstack init) and run collabstack apply.`,
 		SilenceUsage:  true,

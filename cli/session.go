@@ -48,7 +48,7 @@ func (a *app) open() (*install.Session, error) {
 // componentList is the catalog as the wizard shows it.
 func (a *app) componentList() []tui.App {
 	out := []tui.App{{Name: kopnik.Component, Title: "kopnik.org", Category: "Presets",
-		Description: "An exact copy of kopnik.org (seed 002): Postgres, Crossbar, the node server, the built client behind nginx, an SMTP relay",
+		Description: "An exact copy of kopnik.org: Postgres, Crossbar, the node server, the built client behind nginx, an SMTP relay",
 		RAMMB:       3072, DiskGB: 10}}
 	c, err := a.apps()
 	if err != nil {

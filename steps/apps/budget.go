@@ -20,8 +20,8 @@ type Hardware struct {
 	Cores  float64
 }
 
-// Seed000 is the mini-server of seed 000: 64 GB ECC RAM, 16 cores, 1 TB SSD.
-var Seed000 = Hardware{Name: "seed 000's mini-server", RAMMB: 64 * 1024, DiskGB: 1000, Cores: 16}
+// Seed000 is the mini-server the collaboration suite is sized for: 64 GB ECC RAM, 16 cores, 1 TB SSD.
+var Seed000 = Hardware{Name: "the suite's reference mini-server", RAMMB: 64 * 1024, DiskGB: 1000, Cores: 16}
 
 // Budget adds up the estimates of apps (give Resolve's answer, so
 // dependencies count once).

@@ -58,7 +58,7 @@ func MarkdownDoc(c *Catalog) []byte {
 			for _, l := range sortedKeys(by) {
 				parts = append(parts, fmt.Sprintf("nodes labelled role=%s %s", l, by[l]))
 			}
-			p("%s. Seed 000's default VMs are swarm-manager (infra, 8 GB) and swarm-worker (common, 32 GB): size them for the apps you choose, or move apps with components.<app>.placement.\n", strings.Join(parts, "; "))
+			p("%s. The Proxmox topologies' default VMs are swarm-manager (infra, 8 GB) and swarm-worker (common, 32 GB): size them for the apps you choose, or move apps with components.<app>.placement.\n", strings.Join(parts, "; "))
 		}
 	}
 	for _, a := range c.Apps() {
@@ -67,7 +67,7 @@ func MarkdownDoc(c *Catalog) []byte {
 		p("- Upstream: %s\n", a.Upstream)
 		lic := a.License.SPDX
 		if a.License.OpenCore {
-			lic += "; **open core** (seed 001 asks to avoid open-core products)"
+			lic += "; **open core** (a proprietary edition exists; prefer a fully free alternative)"
 		}
 		if a.License.Note != "" {
 			lic += ". " + a.License.Note
@@ -78,9 +78,7 @@ func MarkdownDoc(c *Catalog) []byte {
 			imgs = append(imgs, "`"+a.Images[svc]+"`")
 		}
 		p("- Images: %s\n", strings.Join(imgs, ", "))
-		seeds := append([]string(nil), a.Seeds...)
-		sort.Strings(seeds)
-		p("- Asked for by seed %s%s\n", strings.Join(seeds, ", "), map[bool]string{true: " (optional there)", false: ""}[a.Optional])
+		p("- Part of: %s%s\n", presetsOf(a.Seeds), map[bool]string{true: " (optional there)", false: ""}[a.Optional])
 		if a.Web {
 			p("- Address: `https://%s.<domain>`\n", a.Subdomain)
 		}

@@ -114,3 +114,24 @@ func TestNginxAcceptsTheConf(t *testing.T) {
 		}
 	}
 }
+
+// TestSitecustomizeRunsThePython2Authenticator: the Crossbar image's
+// sitecustomize.py makes a module `authenticator` written for Python 2
+// (unicode, bytes(text), bcrypt.hashpw compared with a text hash) run on
+// this machine's Python 3; bcrypt here is a fake that insists on bytes.
+func TestSitecustomizeRunsThePython2Authenticator(t *testing.T) {
+	dir := t.TempDir()
+	files, err := crossbarContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "sitecustomize.py"), files["sitecustomize.py"], 0o644)
+	os.WriteFile(filepath.Join(dir, "bcrypt.py"), []byte("def hashpw(pw, salt):\n    assert isinstance(pw, bytes) and isinstance(salt, bytes), (pw, salt)\n    return salt if pw == b'pw' else b'nope'\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "authenticator.py"), []byte("import bcrypt\n\ndef check(ticket, stored, role):\n    if bcrypt.hashpw(bytes(ticket), stored) == stored:\n        return unicode(role)\n    return None\n"), 0o644)
+	cmd := exec.Command("python3", "-c", "import authenticator, bcrypt; print(authenticator.check('pw', '$2b$h', 'kopnik'), authenticator.check('x', '$2b$h', 'kopnik'), bytes(3) == b'\\x00\\x00\\x00', hasattr(bcrypt, 'x') is False)")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "kopnik None True True" {
+		t.Errorf("the Python 2 authenticator under sitecustomize: %v %s", err, out)
+	}
+}

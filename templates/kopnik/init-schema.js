@@ -1,5 +1,5 @@
 // kp-server's schema without its test data, written by collabstack.
-// Upstream's src/init.js drops every table and then seeds unit-test users
+// Upstream's src/init.js drops every table and then inserts unit-test users
 // with known passwords, so it is not run on a live site; this creates the
 // tables from the models (sequelize.sync without force), the column
 // init.js adds after the sync (a cycle Sequelize cannot create), and the

@@ -1,4 +1,4 @@
-# nvm and Node.js for the admin user (seed 002: "nvm install"). nvm comes
+# nvm and Node.js for the admin user (as on kopnik.org: "nvm install"). nvm comes
 # from GitHub (its install script, pinned), or from a tarball of nvm that
 # collabstack uploaded to {{.Tarball}} when the site cannot reach GitHub.
 # Node itself comes from nodejs.org, or from the mirror in
