@@ -91,6 +91,8 @@ type App struct {
 	// Admin says where the admin account comes from.
 	Admin string `yaml:"admin,omitempty"`
 	Notes string `yaml:"notes,omitempty"`
+	// Probe is how a user sees the app working (probe.go).
+	Probe *AppProbe `yaml:"probe"`
 }
 
 // License of an app.
@@ -394,6 +396,7 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 	if _, err := fs.Stat(fsys, dir+"/stack.yaml.tmpl"); err != nil {
 		bad("stack.yaml.tmpl", "missing beside app.yaml")
 	}
+	checkProbe(&a, bad)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, fmt.Errorf("%s:\n  %s", file, strings.Join(problems, "\n  "))

@@ -24,6 +24,7 @@ placement: common
 sso: [none]
 strengths: [s]
 weaknesses: [w]
+probe: {http: {path: /}}
 `
 
 func appFS(files map[string]string) fstest.MapFS {

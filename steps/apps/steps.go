@@ -10,6 +10,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/site"
@@ -73,8 +74,14 @@ func (c *Catalog) Steps(s *site.Site, manager string, deployAfter ...string) ([]
 			needs = append(needs, TLSID)
 		}
 		in := func(env *engine.Env) RenderInput { return InputFor(s, selected, secretSource(env)) }
+		if a.Web {
+			// Its probe goes through the edge.
+			needs = append(needs, DeployID(EdgeName))
+		}
 		steps = append(steps, swarm.DeployStep(DeployID(name), "Deploy "+a.Title, manager, name, needs,
-			func(_ context.Context, env *engine.Env) (swarm.Stack, error) { return c.Render(name, in(env)) }))
+			func(_ context.Context, env *engine.Env) (swarm.Stack, error) { return c.Render(name, in(env)) },
+			swarm.Within(a.StartTimeout()),
+			swarm.Probes(func(_ context.Context, env *engine.Env) ([]health.Probe, error) { return c.Probes(name, in(env)), nil })))
 		if a.Kind == KindEdge {
 			// Let's Encrypt (or another ACME CA) once the edge answers
 			// HTTP-01; nothing for a self-signed site.

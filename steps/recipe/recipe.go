@@ -26,6 +26,7 @@ import (
 	"github.com/collabstack/collabstack/steps/proxmox"
 	"github.com/collabstack/collabstack/steps/pveinstall"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/standby"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
 
@@ -111,6 +112,13 @@ func Build(s *site.Site) (*engine.Plan, error) {
 			return nil, err
 		}
 		if err := p.Add(bs...); err != nil {
+			return nil, err
+		}
+		ss, err := standby.Steps(s, hosts)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Add(ss...); err != nil {
 			return nil, err
 		}
 	}
