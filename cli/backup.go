@@ -408,6 +408,7 @@ func mergeSecrets(sess *install.Session, data []byte) (int, error) {
 // printBackupStatus adds each node's last backup to `status`; a failed
 // or missing backup is said plainly.
 func (a *app) printBackupStatus(ctx context.Context, sess *install.Session, timeout time.Duration) {
+	a.printStandbyStatus(ctx, sess, timeout)
 	if sess.Site.Backup == nil {
 		fmt.Fprintln(a.stdout, "Backups: none configured (add a backup section to the site file; docs/operations.md)")
 		return
