@@ -146,3 +146,24 @@ func defaultText(v any) string {
 func trimFloat(f float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
 }
+
+// presetsOf names, in plain words, the kinds of site that ask for an app
+// (the seeds field of its metadata).
+func presetsOf(seeds []string) string {
+	names := map[string]string{"000": "the collaboration suite", "001": "fediverse hosting", "003": "fediverse hosting", "004": "core services"}
+	var out []string
+	seen := map[string]bool{}
+	s := append([]string(nil), seeds...)
+	sort.Strings(s)
+	for _, x := range s {
+		n := names[x]
+		if n == "" {
+			n = "other sites"
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, ", ")
+}
