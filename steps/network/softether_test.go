@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -20,7 +21,9 @@ const vpnserverBin = "/usr/libexec/softether/vpnserver/vpnserver"
 // machine (when it is not there yet), runs the SoftEther steps against
 // it, checks hub, users and settings with vpncmd, and runs the steps a
 // second time, which must change nothing. It needs root and a server it
-// can own: it skips when a vpnserver it did not start is running.
+// can own: a server already here (Debian's package starts one when it is
+// installed) is stopped and its state set aside, and both come back when
+// the test ends.
 func TestSoftEtherLocal(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: apt-get and the VPN server")
@@ -28,13 +31,7 @@ func TestSoftEtherLocal(t *testing.T) {
 	if _, err := exec.LookPath("apt-get"); err != nil {
 		t.Skip("needs apt-get (Debian)")
 	}
-	if out, _ := exec.Command("pidof", "vpnserver").Output(); len(strings.TrimSpace(string(out))) > 0 {
-		t.Skip("a SoftEther VPN server this test did not start is running here")
-	}
-	const config = "/var/lib/softether/vpn_server.config"
-	if _, err := os.Stat(config); !errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s exists: this test wants a fresh server and does not touch one it did not make", config)
-	}
+	setAsideServer(t)
 	t.Cleanup(func() {
 		if _, err := os.Stat(vpnserverBin); err == nil {
 			exec.Command(vpnserverBin, "stop").Run()
@@ -128,4 +125,64 @@ func TestSoftEtherLocal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(ClientsDir(state), "bob")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("bob's bundle is still there: %v", err)
 	}
+}
+
+// setAsideServer stops a vpnserver this test did not start and moves its
+// state directory aside, so the test starts from a fresh server; when the
+// test ends the state is put back and the server started again.
+func setAsideServer(t *testing.T) {
+	t.Helper()
+	const state = "/var/lib/softether"
+	running := func() bool {
+		out, _ := exec.Command("pidof", "vpnserver").Output()
+		return len(strings.TrimSpace(string(out))) > 0
+	}
+	stop := func() {
+		exec.Command(vpnserverBin, "stop").Run()
+		for i := 0; running() && i < 50; i++ {
+			time.Sleep(200 * time.Millisecond)
+		}
+		for i := 0; running() && i < 10; i++ {
+			exec.Command("pkill", "-x", "vpnserver").Run()
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	wasRunning := running()
+	if wasRunning {
+		t.Log("a vpnserver is running (Debian's package starts one on install): stopping it for this test")
+		stop()
+		if running() {
+			t.Fatal("the vpnserver that was running here did not stop")
+		}
+	}
+	aside := ""
+	if _, err := os.Stat(state); !errors.Is(err, fs.ErrNotExist) {
+		aside = fmt.Sprintf("%s.before-test-%d", state, os.Getpid())
+		if err := os.Rename(state, aside); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s moved to %s for the test", state, aside)
+	}
+	// Registered first, so it runs after the test's own clean-up.
+	t.Cleanup(func() {
+		// The test's server goes first, whatever state it was left in.
+		stop()
+		if running() {
+			t.Errorf("the test's vpnserver did not stop")
+		}
+		if aside != "" {
+			os.RemoveAll(state)
+			if err := os.Rename(aside, state); err != nil {
+				t.Errorf("put %s back: %v", state, err)
+			}
+		}
+		if wasRunning {
+			// Its unit makes these at start (RuntimeDirectory, LogsDirectory).
+			os.MkdirAll("/run/softether", 0o755)
+			os.MkdirAll("/var/log/softether", 0o755)
+			if out, err := exec.Command(vpnserverBin, "start").CombinedOutput(); err != nil {
+				t.Errorf("start the vpnserver that was running before: %v %s", err, out)
+			}
+		}
+	})
 }
