@@ -140,6 +140,22 @@ func StepsWith(s *site.Site, hostName string, o Options) []engine.Step {
 			}),
 		scriptStep(id("sftp"), "Set up SFTP into "+sftpRoot+" on "+hostName, hostName, []string{id("ssh")}, "sftp.sh",
 			withSecret(SFTPPasswordSecret, map[string]any{"Root": sftpRoot, "Chroot": SFTPChroot, "SFTPUser": SFTPUser, "Admin": admin})),
+		scriptStep(id("sshd"), "Harden SSH on "+hostName, hostName, []string{id("sftp")}, "sshd.sh",
+			func(ctx context.Context, env *engine.Env) (map[string]any, []byte, error) {
+				var spec host.Spec
+				if env.Hosts != nil {
+					spec, _ = env.Hosts.Spec(hostName)
+				}
+				auth := "no"
+				switch {
+				case p.KeepPasswordLogin:
+					auth = "yes"
+				case spec.KeyFile == "" && !spec.Agent:
+					auth = "yes"
+					env.Logf("%s: collabstack logs in with a password, so password authentication stays on; give it a key (`collabstack hosts add-key`) to turn it off", hostName)
+				}
+				return map[string]any{"PasswordAuth": auth}, nil, nil
+			}),
 	}
 	if p.XFCE {
 		steps = append(steps, scriptStep(id("xfce"), "Install a bare XFCE on "+hostName, hostName, []string{id("packages")}, "xfce.sh", fixed(map[string]any{})))
@@ -228,7 +244,7 @@ func Render(name string, data map[string]any) (string, error) {
 
 // Scripts lists the step scripts (for the shellcheck test).
 func Scripts() []string {
-	return []string{"packages.sh", "time.sh", "admin.sh", "sshkey.sh", "sftp.sh", "xfce.sh", "docker-distro.sh", "docker-repo.sh", "node-distro.sh", "node-nvm.sh"}
+	return []string{"packages.sh", "time.sh", "admin.sh", "sshkey.sh", "sftp.sh", "sshd.sh", "xfce.sh", "docker-distro.sh", "docker-repo.sh", "node-distro.sh", "node-nvm.sh"}
 }
 
 // ReachID is layout.ReachID; kopnik's steps still call it here.

@@ -31,6 +31,7 @@ func sampleData() map[string]map[string]any {
 		"admin.sh":         {"User": "ubuntu"},
 		"sshkey.sh":        {"Key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP1 collabstack", "Users": "ubuntu root"},
 		"sftp.sh":          {"Root": "/home/ubuntu/sftp", "Chroot": prepare.SFTPChroot, "SFTPUser": prepare.SFTPUser, "Admin": "ubuntu"},
+		"sshd.sh":          {"PasswordAuth": "no"},
 		"xfce.sh":          {},
 		"docker-distro.sh": {"Admin": "ubuntu"},
 		"docker-repo.sh":   {"Admin": "ubuntu", "RepoURL": prepare.DefaultDockerRepo},
@@ -172,20 +173,29 @@ func TestPrepareBareLabNodeTwice(t *testing.T) {
 		return sum
 	}
 	first := run("first")
-	if first.Changed != 7 {
-		t.Errorf("first run changed %d steps, want all 7 prepare steps", first.Changed)
+	if first.Changed != 8 {
+		t.Errorf("first run changed %d steps, want all 8 prepare steps", first.Changed)
 	}
 	second := run("second")
-	if second.Changed != 0 || second.Unchanged != 8 {
+	if second.Changed != 0 || second.Unchanged != 9 {
 		t.Errorf("second run: %+v, want nothing changed", second)
 	}
 
-	// As a user would: the admin logs in with collabstack's key and with
-	// the generated password, may sudo and use docker.
+	// As a user would: the admin logs in with collabstack's key, may sudo
+	// and use docker; password logins are refused now that the key works
+	// (SSH hardening), for the admin and for root.
 	adminPW, _ := store.Get(prepare.AdminPasswordSecret)
 	for _, spec := range []host.Spec{
-		{Name: "admin-key", Address: node.Address, Port: 22, User: "ubuntu", KeyFile: lab.KeyPath(state)},
 		{Name: "admin-password", Address: node.Address, Port: 22, User: "ubuntu", Password: adminPW},
+		{Name: "root-password", Address: node.Address, Port: 22, User: "root", Password: adminPW},
+	} {
+		if h, err := ssh.Dial(ctx, spec, ssh.Options{KnownHosts: known}); err == nil {
+			h.Close()
+			t.Errorf("%s: a password login got in after the SSH hardening", spec.Name)
+		}
+	}
+	for _, spec := range []host.Spec{
+		{Name: "admin-key", Address: node.Address, Port: 22, User: "ubuntu", KeyFile: lab.KeyPath(state)},
 	} {
 		h, err := ssh.Dial(ctx, spec, ssh.Options{KnownHosts: known})
 		if err != nil {
@@ -209,6 +219,8 @@ func TestPrepareBareLabNodeTwice(t *testing.T) {
 		"systemctl is-enabled systemd-timesyncd":                      "enabled",
 		"findmnt -n -o SOURCE " + prepare.SFTPChroot:                  "/home/ubuntu/sftp",
 		"sshd -T -C user=sftp,host=x,addr=127.0.0.1 | grep -i chroot": prepare.SFTPChroot,
+		"sshd -T | grep -i '^passwordauthentication'":                 "passwordauthentication no",
+		"sshd -T | grep -i '^permitrootlogin'":                        "permitrootlogin without-password",
 	} {
 		out, err := root.Run(ctx, cmd, host.RunOpts{})
 		if err != nil || !strings.Contains(out, want) {

@@ -19,6 +19,7 @@ end="# END collabstack sftp"
 block="$begin
 # Managed by collabstack: the SFTP-only account $sftp_user sees $root as /.
 Match User $sftp_user
+	PasswordAuthentication yes
 	ChrootDirectory $chroot
 	ForceCommand internal-sftp -u 0002
 	AllowTcpForwarding no
