@@ -105,7 +105,7 @@ var Images = map[string]string{
 	"visualizer": "dockersamples/visualizer:stable",
 	// The visualizer reads the Docker API only through this proxy, which
 	// allows GET of nodes, services and tasks and nothing else.
-	"socket-proxy": "tecnativa/docker-socket-proxy:0.3.0",
+	"socket-proxy": "tecnativa/docker-socket-proxy:v0.4.2",
 }
 
 var (
