@@ -38,7 +38,7 @@ const (
 	VisualizerPWID  = "kopnik/visualizer-password"
 	DeployID        = "kopnik/deploy"
 	SchemaID        = "kopnik/schema"
-	configLink      = "/run/secrets/kopnik_server_config"
+	configLink      = "/run/secrets/kopnik_server_config.json"
 	defaultInitPath = "./.collabstack/init-schema.js"
 )
 
@@ -153,7 +153,8 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				}
 				// cfg/index.js requires ./private(.json): a link to the
 				// secret as the containers see it, so the file on the host
-				// holds no password.
+				// holds no password. Node loads a module by the extension
+				// of the link's target, hence the secret's ".json".
 				cfgDir := host.Quote(p.ServerDir + "/cfg")
 				_, err = env.Sudo(ctx, "mkdir -p "+cfgDir+" && ln -sfn "+host.Quote(configLink)+" "+cfgDir+"/private.json")
 				return err
