@@ -288,3 +288,55 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// Stack names a stack and its probes for ReadAll.
+type Stack struct {
+	Name   string
+	Probes []Probe
+}
+
+// ReadAll reads several stacks and runs their probes on the manager h in
+// one round trip (the script goes on stdin: it may be long), for status
+// and the end of an apply. Exec probes whose container runs on another
+// node are run there.
+func ReadAll(ctx context.Context, h host.Host, inv *engine.Inventory, stacks []Stack) (map[string]State, error) {
+	var b strings.Builder
+	for i, s := range stacks {
+		text, err := Render(s.Name, s.Probes)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "echo '@stack %d'\n(\n%s\n)\n", i, text)
+	}
+	out, err := h.Run(ctx, "sh -s", host.RunOpts{Sudo: true, Stdin: []byte(b.String())})
+	if err != nil {
+		return nil, fmt.Errorf("read the stacks on %s: %w", h.Name(), err)
+	}
+	sections := make([]string, len(stacks))
+	cur := -1
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "@stack "); ok {
+			if n, err := fmt.Sscanf(rest, "%d", &cur); n != 1 || err != nil || cur < 0 || cur >= len(stacks) {
+				cur = -1
+			}
+			continue
+		}
+		if cur >= 0 {
+			sections[cur] += line + "\n"
+		}
+	}
+	res := map[string]State{}
+	for i, s := range stacks {
+		st, err := Parse(s.Name, sections[i], s.Probes)
+		if err != nil {
+			return nil, err
+		}
+		for j, r := range st.Probes {
+			if r.Elsewhere != "" && inv != nil {
+				st.Probes[j] = elsewhere(ctx, inv, r)
+			}
+		}
+		res[s.Name] = st
+	}
+	return res, nil
+}

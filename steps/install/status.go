@@ -28,11 +28,44 @@ type Status struct {
 	Deployed []string
 	// Failed lists components with a step that last failed.
 	Failed []string
+	// Components are what the swarm says of each component now and what
+	// its probes found; HealthErr says why they could not be read.
+	Components []ComponentHealth
+	HealthErr  error
 }
 
-// Status reads the journal and tries every host (timeout each), changing
-// nothing.
-func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, error) {
+// Healthy reports whether every host answered and every deployed
+// component is converged and passes its probes.
+func (st Status) Healthy() bool {
+	if st.HealthErr != nil || len(st.Failed) > 0 {
+		return false
+	}
+	for _, h := range st.Hosts {
+		if h.Err != nil {
+			return false
+		}
+	}
+	for _, c := range st.Components {
+		if !c.Healthy {
+			return false
+		}
+	}
+	return true
+}
+
+// ProbeTimeout bounds reading the components and running their probes
+// in Status.
+const ProbeTimeout = 2 * time.Minute
+
+// Status reads the journal, tries every host (timeout each) and, when the
+// site has been applied, reads every component's services and runs its
+// probes on the manager (within probeTimeout, else ProbeTimeout),
+// changing nothing.
+func (s *Session) Status(ctx context.Context, timeout time.Duration, probeTimeout ...time.Duration) (Status, error) {
+	pt := ProbeTimeout
+	if len(probeTimeout) > 0 && probeTimeout[0] > 0 {
+		pt = probeTimeout[0]
+	}
 	var st Status
 	recs, err := journal.Read(s.JournalPath())
 	if err != nil {
@@ -41,9 +74,13 @@ func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, er
 	st.LastRun = journal.Last(recs)
 	st.Deployed, st.Failed = ComponentStates(recs)
 
-	st.Hosts = make([]HostStatus, len(s.Site.Hosts))
+	hosts := s.Site.Hosts
+	if lh, err := s.SiteHosts(ctx); err == nil {
+		hosts = lh // a lab's nodes
+	}
+	st.Hosts = make([]HostStatus, len(hosts))
 	var wg sync.WaitGroup
-	for i, h := range s.Site.Hosts {
+	for i, h := range hosts {
 		st.Hosts[i] = HostStatus{Name: h.Name, Address: h.Address, Role: h.Role}
 		wg.Add(1)
 		go func(hs *HostStatus) {
@@ -59,6 +96,11 @@ func (s *Session) Status(ctx context.Context, timeout time.Duration) (Status, er
 		}(&st.Hosts[i])
 	}
 	wg.Wait()
+	if st.LastRun != nil {
+		hctx, cancel := context.WithTimeout(ctx, pt)
+		st.Components, st.HealthErr = s.Health(hctx)
+		cancel()
+	}
 	return st, nil
 }
 
