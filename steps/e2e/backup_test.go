@@ -121,7 +121,9 @@ backup:
 	files := "/var/lib/docker/volumes/shared_registry-data/_data/e2e.bin /home/ubuntu/sftp/e2e/upload.bin"
 	run(mgr, "mkdir -p /home/ubuntu/sftp/e2e && for f in "+files+"; do head -c 3000000 /dev/urandom > $f; done")
 	sums := func(h host.Host) string { return run(h, "sha256sum "+files) }
-	rows := func(h host.Host) string { return run(h, psql+host.Quote("SELECT count(*), md5(string_agg(v, ',' ORDER BY id)) FROM kept")) }
+	rows := func(h host.Host) string {
+		return run(h, psql+host.Quote("SELECT count(*), md5(string_agg(v, ',' ORDER BY id)) FROM kept"))
+	}
 	wantSums, wantRows := sums(mgr), rows(mgr)
 
 	out := cli("backup", "--now")
