@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/script"
 )
 
 // What docker 20.10 (Debian's docker.io) prints for the formats of
@@ -102,7 +103,7 @@ func TestParseAgeReadsDockerDurations(t *testing.T) {
 }
 
 func TestProbeCheckRefusesIncompleteProbes(t *testing.T) {
-	for _, p := range []Probe{{Kind: "smtp"}, HTTP("", 443, "/", 200, ""), HTTP("a.test", 443, "nopath", 200, ""), HTTP("a.test", 443, "/", 0, ""), TCP("", 25, false, ""), Exec("x_y", " ", "")} {
+	for _, p := range []Probe{{Kind: "smtp"}, HTTP("", 443, "/", 200, ""), HTTP("a.test", 443, "nopath", 200, ""), TCP("", 25, false, ""), Exec("x_y", " ", "")} {
 		if p.Check() == nil {
 			t.Errorf("%+v passed Check", p)
 		}
@@ -174,6 +175,8 @@ func TestHTTPAndWebsocketProbesAgainstALoopbackEdge(t *testing.T) {
 		WS("pad.x.test", port, "/ws", "wamp.2.json"),
 		WS("pad.x.test", port, "/", "wamp.2.json"),
 		HTTP("pad.x.test", 1, "/", 200, ""),
+		HTTP("pad.x.test", port, "/nowhere", 0, ""),
+		HTTP("pad.x.test", port, "/broken", 0, ""),
 	}
 	text, err := Render("none", probes)
 	if err != nil {
@@ -190,7 +193,7 @@ func TestHTTPAndWebsocketProbesAgainstALoopbackEdge(t *testing.T) {
 	want := []struct {
 		ok     bool
 		detail string
-	}{{true, "HTTP 200"}, {false, "HTTP 500 instead of 200: Internal Server Error: stand-in broken"}, {false, `does not say "Welcome"`}, {true, "101"}, {false, "HTTP 200 instead of 101"}, {false, "no answer"}}
+	}{{true, "HTTP 200"}, {false, "HTTP 500 instead of 200: Internal Server Error: stand-in broken"}, {false, `does not say "Welcome"`}, {true, "101"}, {false, "HTTP 200 instead of 101"}, {false, "no answer"}, {true, "HTTP 404"}, {false, "HTTP 500 instead of a status below 500"}}
 	for i, w := range want {
 		r := st.Probes[i]
 		if r.OK != w.ok || !strings.Contains(r.Detail, w.detail) {
@@ -199,5 +202,22 @@ func TestHTTPAndWebsocketProbesAgainstALoopbackEdge(t *testing.T) {
 	}
 	if len(st.Services) != 0 {
 		t.Errorf("no swarm here, yet services %+v", st.Services)
+	}
+}
+
+func TestLogsScriptPassesShellcheck(t *testing.T) {
+	for _, d := range []map[string]any{
+		{"Stack": "etherpad", "Service": "", "Tail": "100", "Since": "", "Follow": false},
+		{"Stack": "kopnik", "Service": "node", "Tail": "20", "Since": "10m", "Follow": true},
+	} {
+		text, err := script.RenderFile("health/logs.sh", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("shellcheck", "-s", "sh", "-S", "warning", "-")
+		cmd.Stdin = strings.NewReader("#!/bin/sh\n" + text)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("shellcheck: %v\n%s\n%s", err, out, text)
+		}
 	}
 }
