@@ -83,7 +83,8 @@ func (r Rules) Render() ([]byte, error) {
 	}
 	d := map[string]any{"Host": r.Host, "SSHPort": r.SSHPort}
 	d["Admin4"], d["Admin6"] = split(r.Admin)
-	d["Trusted4"], d["Trusted6"] = split(append(slices.Clone(r.Admin), r.Trusted...))
+	// The swarm's members pull from the registry: trusted too.
+	d["Trusted4"], d["Trusted6"] = split(append(append(slices.Clone(r.Admin), r.Trusted...), r.Swarm...))
 	d["Swarm4"], d["Swarm6"] = split(r.Swarm)
 	var tcp, udp []string
 	for _, p := range compactPorts(r.Public) {
