@@ -3,6 +3,8 @@ package standins
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -19,9 +21,19 @@ const StepID = "lab/images"
 // in use. It is for the lab only: real hosts pull, use a mirror or a bundle.
 func LabStep(o lab.Options, refs []string, after []string) engine.Step {
 	missingOn := func(ctx context.Context, h host.Host, container string) ([]string, error) {
+		// One question per node for all images: a no-op re-run must not
+		// pay a round trip per image and node.
+		out, err := h.Run(ctx, "docker exec "+host.Quote(container)+" docker image ls --format '{{.Repository}}:{{.Tag}}'", host.RunOpts{})
+		if err != nil {
+			return nil, fmt.Errorf("list the images of %s: %w", container, err)
+		}
+		have := map[string]bool{}
+		for _, l := range strings.Fields(out) {
+			have[normalRef(l)] = true
+		}
 		var missing []string
 		for _, r := range refs {
-			if _, err := h.Run(ctx, "docker exec "+host.Quote(container)+" docker image inspect --format ok "+host.Quote(r), host.RunOpts{}); err != nil {
+			if !have[normalRef(r)] {
 				missing = append(missing, r)
 			}
 		}
@@ -34,9 +46,17 @@ func LabStep(o lab.Options, refs []string, after []string) engine.Step {
 			if err != nil {
 				return false, err
 			}
-			for _, n := range nodes {
-				if m, err := missingOn(ctx, env.Host, n.Container); err != nil || len(m) > 0 {
-					return false, err
+			// The nodes are asked at once, not one after another.
+			missing := make([][]string, len(nodes))
+			errs := make([]error, len(nodes))
+			var wg sync.WaitGroup
+			for i, n := range nodes {
+				wg.Go(func() { missing[i], errs[i] = missingOn(ctx, env.Host, n.Container) })
+			}
+			wg.Wait()
+			for i := range nodes {
+				if errs[i] != nil || len(missing[i]) > 0 {
+					return false, errs[i]
 				}
 			}
 			return len(nodes) > 0, nil
@@ -70,4 +90,15 @@ func LabStep(o lab.Options, refs []string, after []string) engine.Step {
 			return nil
 		},
 	}
+}
+
+// normalRef is an image reference as `docker image ls` names it: no
+// docker.io/ or library/ prefix, and :latest when no tag is given.
+func normalRef(r string) string {
+	r = strings.TrimPrefix(r, "docker.io/")
+	r = strings.TrimPrefix(r, "library/")
+	if i := strings.LastIndex(r, ":"); i < 0 || strings.Contains(r[i:], "/") {
+		r += ":latest"
+	}
+	return r
 }
