@@ -48,6 +48,14 @@ a component to the site file, run it again and it adds just that.`,
 				return err
 			}
 			sum, err := sess.Run(cmd.Context(), install.RunOptions{Only: only, Emit: tui.PlainPrinter(a.stdout), Command: command})
+			if cmd.Context().Err() == nil {
+				if lines := probeSummary(cmd.Context(), sess, err != nil); len(lines) > 0 {
+					fmt.Fprintln(a.stdout, "Checked as a user would:")
+					for _, l := range lines {
+						fmt.Fprintf(a.stdout, "  %s\n", l)
+					}
+				}
+			}
 			if err == nil {
 				if sum.Changed == 0 {
 					fmt.Fprintf(a.stdout, "Nothing to change: all %d steps were already done.\n", sum.Unchanged)

@@ -351,6 +351,10 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 	for i, u := range sess.URLs() {
 		res.URLs[fmt.Sprintf("site %d", i+1)] = u
 	}
+	if ctx.Err() == nil {
+		// Each app as a user would see it: ✓ or ✗ and why.
+		res.Notes = append(res.Notes, probeSummary(ctx, sess, err != nil)...)
+	}
 	for _, n := range sess.AdminNotes() {
 		res.Notes = append(res.Notes, "Admin of "+n)
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -205,4 +206,41 @@ func orNone(s []string) string {
 		return "none"
 	}
 	return strings.Join(s, ", ")
+}
+
+// probeSummary runs every component's probes once more for the end of an
+// apply: one line per component, ✓ or ✗ with its URL and what answered
+// or why not. Nothing when the site has no components to probe, nor
+// when they cannot be read after a failed run (no manager yet).
+func probeSummary(ctx context.Context, sess *install.Session, runFailed bool) []string {
+	pctx, cancel := context.WithTimeout(ctx, install.ProbeTimeout)
+	defer cancel()
+	comps, err := sess.Health(pctx)
+	if err != nil {
+		if runFailed {
+			return nil
+		}
+		return []string{"✗ the components could not be checked: " + err.Error()}
+	}
+	var out []string
+	for _, c := range comps {
+		mark, why := "✓", ""
+		for _, p := range c.Probes {
+			if why == "" || !p.OK {
+				why = p.Detail
+			}
+		}
+		if !c.Healthy {
+			mark, why = "✗", c.Problem
+		}
+		line := mark + " " + c.Title
+		if c.URL != "" {
+			line += " " + c.URL
+		}
+		if why != "" {
+			line += " — " + why
+		}
+		out = append(out, line)
+	}
+	return out
 }
