@@ -123,3 +123,17 @@ func (inv *Inventory) Close() error {
 	}
 	return first
 }
+
+// RoundTrips counts, per connected host whose transport keeps the count
+// (SSH does), the commands, uploads and reads sent so far.
+func (inv *Inventory) RoundTrips() map[string]int64 {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	out := map[string]int64{}
+	for n, c := range inv.conns {
+		if rt, ok := c.(interface{ RoundTrips() int64 }); ok {
+			out[n] = rt.RoundTrips()
+		}
+	}
+	return out
+}

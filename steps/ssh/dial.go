@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/collabstack/collabstack/steps/engine"
@@ -34,6 +35,7 @@ type Host struct {
 
 	dialing chan struct{} // one redial at a time
 	slots   chan struct{} // sessions in use
+	trips   atomic.Int64  // commands, uploads and reads sent
 
 	// Test hooks: how Reboot reboots and reads the boot id.
 	rebootFn      func(ctx context.Context) error

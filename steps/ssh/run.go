@@ -23,9 +23,14 @@ const stderrKeep = 20
 // the command runs through sudo; the sudo password, if any, is written on
 // stdin ahead of opts.Stdin and never appears on a command line.
 func (h *Host) Run(ctx context.Context, command string, opts host.RunOpts) (string, error) {
+	h.trips.Add(1)
 	out, err := h.run(ctx, command, opts)
 	return out, h.redactErr(err)
 }
+
+// RoundTrips is how many commands, uploads and file reads were sent to
+// the host so far: what a no-op re-run is measured by.
+func (h *Host) RoundTrips() int64 { return h.trips.Load() }
 
 func (h *Host) run(ctx context.Context, command string, opts host.RunOpts) (string, error) {
 	if err := ctx.Err(); err != nil {

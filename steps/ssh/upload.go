@@ -27,6 +27,7 @@ var errNoSFTP = errors.New("the host offers no SFTP subsystem")
 // new content, never a mix. When the login user may not write there, or
 // owner is set and the user is not root, it goes through sudo.
 func (h *Host) Upload(ctx context.Context, p string, data []byte, mode fs.FileMode, owner string) error {
+	h.trips.Add(1)
 	return h.redactErr(h.upload(ctx, p, data, mode, owner))
 }
 
@@ -145,6 +146,7 @@ trap - EXIT`, host.Quote(path.Dir(p)), host.Quote(tempName(p)), unixMode(mode), 
 // errors.Is(err, fs.ErrNotExist). A file the login user may not read is
 // read through sudo.
 func (h *Host) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	h.trips.Add(1)
 	data, err := h.readFile(ctx, p)
 	return data, h.redactErr(err)
 }
