@@ -54,7 +54,15 @@ func (p *plainPrinter) event(e engine.Event) {
 		fmt.Fprintf(p.w, "%s %-7s %s%s (%s)\n", p.count(), state, oneLine(e.Title), on(e.Title, e.Host), e.Elapsed.Round(1e6))
 	case engine.StepFailed:
 		p.n++
-		fmt.Fprintf(p.w, "%s FAILED  %s%s: %s\n", p.count(), oneLine(e.Title), on(e.Title, e.Host), oneLine(errText(e.Err)))
+		// A failure's first line says what failed; the lines after it
+		// (a service's task errors and last log lines) follow as output.
+		first, rest, _ := strings.Cut(errText(e.Err), "\n")
+		fmt.Fprintf(p.w, "%s FAILED  %s%s: %s\n", p.count(), oneLine(e.Title), on(e.Title, e.Host), oneLine(first))
+		if rest != "" {
+			for _, l := range strings.Split(rest, "\n") {
+				fmt.Fprintf(p.w, "        | %s\n", oneLine(l))
+			}
+		}
 		hint := e.Hint
 		if hint == "" {
 			hint = engine.HintOf(e.Err)
