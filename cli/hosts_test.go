@@ -121,6 +121,7 @@ func TestPlainWizardPasswordOnceRealBackend(t *testing.T) {
 		"y",        // trust the host key
 		"n",        // no more hosts
 		"kopnik.test", "admin@kopnik.test", "3", "kopnik",
+		"n", // keep the advanced defaults
 		"2", // write the site file only
 	}, "\n") + "\n"
 	r, w, err := os.Pipe()

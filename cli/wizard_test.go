@@ -38,6 +38,7 @@ func TestPlainWizardWithRealBackend(t *testing.T) {
 		"admin@kopnik.test",
 		"3",      // self-signed
 		"kopnik", // the preset
+		"n",      // keep the advanced defaults
 		"2",      // write the site file only
 	}, "\n") + "\n"
 	r, w, err := os.Pipe()

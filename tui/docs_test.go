@@ -150,6 +150,18 @@ func docScreens(t *testing.T) []docScreen {
 	add("Components and the budget",
 		"The catalog by category. Choosing a component brings what it needs (Nextcloud brings PostgreSQL and Redis, marked [+]); a component others need cannot be dropped alone. The bars add up memory and disk against the tested hosts, keeping 1 GB and 10 GB per host for the system, and a choice that does not fit is refused with the reason.", d)
 
+	// Advanced.
+	dr = tested()
+	d = docWizard(t, be, dr, &advancedPage{}, nil)
+	add("Advanced: what otherwise takes its default",
+		"One question first: change the advanced settings? No (enter) keeps every default. Yes shows, one screen each, the image source (pull, a registry mirror, or an offline bundle made by `collabstack images save`), every host's jump host and node labels, and on the Proxmox topologies the LAN and VPN ranges and every VM's size and address. Each field shows its default, is filled with it, and is checked by the site file's validation as it is typed. The review lists every value that is not the default.", d)
+	d.keys("left", "enter")
+	add("Advanced: the image source",
+		"Yes chosen: the first screen, the image source. A mirror or a bundle asks for its address or file next.", d)
+	d.keys("enter")
+	add("Advanced: jump hosts and node labels",
+		"Every host's jump host (a host of the site to tunnel through; none by default) and node labels (the manager's default is role=infra, a worker's role=common: the apps' placement follows them).", d)
+
 	// Review.
 	dr = tested()
 	dr.cat.chosen = map[string]bool{"nextcloud": true}

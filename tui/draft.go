@@ -24,6 +24,8 @@ type draft struct {
 	// base is the site file read back when adding components; the fields
 	// the wizard does not ask about are kept from it.
 	base *site.Site
+	// adv: the answers of the advanced page.
+	adv advanced
 }
 
 // hostDraft is one host with what its connection test found.
@@ -124,6 +126,7 @@ func (d *draft) site() *site.Site {
 	} else if d.base == nil || d.base.Topology != d.topology {
 		s.Lab = nil
 	}
+	d.applyAdvanced(s)
 	s.Components = nil
 	if sel := d.cat.selected(); len(sel) > 0 {
 		s.Components = map[string]site.Component{}

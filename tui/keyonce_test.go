@@ -98,7 +98,7 @@ func TestPlainWizardPasswordOnce(t *testing.T) {
 			be.WrongPassword = "wrong-pw"
 			script := []string{"2", "", "", "10.0.0.30", "", "deploy", "4"}
 			script = append(script, tc.answers...)
-			script = append(script, "n", "example.org", "admin@example.org", "1", "nextcloud", "1")
+			script = append(script, "n", "example.org", "admin@example.org", "1", "nextcloud", "n", "1")
 			r, wr, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)

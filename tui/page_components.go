@@ -87,7 +87,7 @@ func (p *componentsPage) update(w *wizard, msg tea.Msg) tea.Cmd {
 				p.say(true, "%s", err)
 				return nil
 			}
-			return w.show(&reviewPage{})
+			return w.show(&advancedPage{})
 		case "esc":
 			if p.probe {
 				return w.show(&startPage{})

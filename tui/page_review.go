@@ -85,7 +85,7 @@ func (p *reviewPage) update(w *wizard, msg tea.Msg) tea.Cmd {
 			}
 			return p.save(w, false)
 		case "esc":
-			return w.show(&componentsPage{})
+			return w.show(&advancedPage{})
 		case "up", "k":
 			p.scroll = max(p.scroll-1, 0)
 		case "down", "j":
@@ -116,7 +116,8 @@ func (p *reviewPage) view(w *wizard) string {
 	}
 	b.WriteString(row("Site file", w.path+w.th.Muted.Render(" (mode 0600, written before the install starts)")))
 	b.WriteString(row("Site", w.d.summary()))
-	b.WriteString(row("Components", w.d.componentsLine()) + "\n")
+	b.WriteString(row("Components", w.d.componentsLine()))
+	b.WriteString(row("Advanced", advancedSummary(w.d)) + "\n")
 	if p.valErr != nil {
 		b.WriteString(w.th.Error.Render(iconFailed+" the site is not complete:") + "\n" + w.wrap(p.valErr.Error()) + "\n")
 		return b.String()

@@ -223,7 +223,78 @@ func (w *plainWizard) fromComponents() (string, error) {
 	if err := w.components(); err != nil {
 		return "", err
 	}
+	if err := w.advanced(); err != nil {
+		return "", err
+	}
 	return w.review()
+}
+
+// advanced asks, when the user wants to, what the site otherwise fills
+// with defaults; each question shows the default and takes it on enter.
+func (w *plainWizard) advanced() error {
+	p, d := w.p, w.d
+	d.startAdvanced()
+	a := &d.adv
+	what := "jump hosts, node labels and the image source"
+	if d.hasVMs() {
+		what = "jump hosts, node labels, the image source, network ranges and every VM's size and address"
+	}
+	change, err := p.confirm("Change the advanced settings ("+what+")?", false)
+	if err != nil || !change {
+		return err
+	}
+	if a.imageSource, err = p.choose("Image source", []choice{
+		{site.ImagesPull, "pull from the registries (default)"},
+		{site.ImagesMirror, "a registry mirror on your network"},
+		{site.ImagesBundle, "an offline bundle (collabstack images save)"},
+	}, orDefault(a.imageSource, site.ImagesPull)); err != nil {
+		return err
+	}
+	switch a.imageSource {
+	case site.ImagesMirror:
+		if a.mirror, err = p.ask("Registry mirror (host:port)", a.mirror, d.checkMirror); err != nil {
+			return err
+		}
+	case site.ImagesBundle:
+		if a.bundle, err = p.ask("Bundle (the file `collabstack images save` wrote)", a.bundle, d.checkBundle); err != nil {
+			return err
+		}
+	}
+	for i, h := range d.hosts {
+		if i >= len(a.jump) {
+			a.jump = append(a.jump, h.Jump)
+			a.labels = append(a.labels, labelsText(h.Labels))
+		}
+		if a.jump[i], err = p.ask(h.Name+": jump host (empty: direct)", a.jump[i], d.checkJump(i)); err != nil {
+			return err
+		}
+		if a.labels[i], err = p.ask(h.Name+": node labels (key=value, comma-separated)", a.labels[i], d.checkLabels(i)); err != nil {
+			return err
+		}
+	}
+	d.keepHostAnswers()
+	if !d.hasVMs() {
+		return nil
+	}
+	if a.lan, err = p.ask("LAN range", a.lan, d.checkLAN); err != nil {
+		return err
+	}
+	if a.vpn, err = p.ask("VPN range", a.vpn, d.checkVPN); err != nil {
+		return err
+	}
+	def := d.defaults()
+	for i, vm := range def.Proxmox.VMs {
+		if i >= len(a.vmSize) {
+			break
+		}
+		if a.vmSize[i], err = p.ask(vm.Name+": size (cores, memory MB, disk GB)", a.vmSize[i], d.checkVMSize(i)); err != nil {
+			return err
+		}
+		if a.vmAddr[i], err = p.ask(vm.Name+": address", a.vmAddr[i], d.checkVMAddr(i)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *plainWizard) topology() error {
@@ -558,6 +629,7 @@ func (w *plainWizard) review() (string, error) {
 	p.say("Review")
 	p.say("  Site file:  %s (mode 0600, written before the install starts)", w.path)
 	p.say("  Site:       %s", d.summary())
+	p.say("  Advanced:   %s", advancedSummary(d))
 	p.say("  Components: %s", d.componentsLine())
 	ctx, cancel := context.WithTimeout(w.ctx, 2*time.Minute)
 	ps, err := w.be.Plan(ctx, d.withDefaults(), d.secrets())

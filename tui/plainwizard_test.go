@@ -40,6 +40,7 @@ func plainScript(keyFile string) string {
 		"admin@example.org",
 		"1",         // Let's Encrypt
 		"nextcloud", // brings postgres and redis
+		"n",         // keep the advanced defaults
 		"1",         // write and install
 	}, "\n") + "\n"
 }

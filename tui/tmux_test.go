@@ -138,6 +138,8 @@ func TestTmuxWizardToSiteFile(t *testing.T) {
 	s.keys("Down", "Space")
 	s.waitFor("Nextcloud brings PostgreSQL, Redis")
 	s.keys("Enter")
+	s.waitFor("Change the advanced settings?")
+	s.keys("Enter")
 	s.waitFor("Plan ·", "enter write the site file and install")
 	s.keys("Enter")
 	s.waitFor("Installed", "https://nextcloud.example.org/")
@@ -184,7 +186,11 @@ components:
 		t.Errorf("alternate screen and cursor: %q, want \"0 1\"", got)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, "before"))
-	after, _ := os.ReadFile(filepath.Join(dir, "after"))
+	// stty writes "after" just after EXIT= shows: wait for it.
+	var after []byte
+	for deadline := time.Now().Add(5 * time.Second); len(after) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		after, _ = os.ReadFile(filepath.Join(dir, "after"))
+	}
 	if len(before) == 0 || string(before) != string(after) {
 		t.Errorf("tty modes changed: %q before, %q after", before, after)
 	}

@@ -37,7 +37,7 @@ type formPage interface {
 }
 
 // Pages in order; the header shows where the user is.
-var pageOrder = []string{"Start", "Topology", "Hosts", "Domain", "Components", "Review", "Install"}
+var pageOrder = []string{"Start", "Topology", "Hosts", "Domain", "Components", "Advanced", "Review", "Install"}
 
 // wizard is the full-screen wizard: a page at a time, then the run view.
 type wizard struct {

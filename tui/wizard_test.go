@@ -165,6 +165,8 @@ func TestWizardAddComponents(t *testing.T) {
 	d.keys("down", "enter")
 	d.requireView("[x] Gitea", "[x] PostgreSQL", "Memory", "of 8.0 GB")
 	d.keys("down", "space", "enter")
+	d.requireView("Change the advanced settings?")
+	d.keys("enter")
 	d.requireView("Components nextcloud, gitea, postgres, redis", "Plan ·")
 	d.keys("s")
 	if !w.saved || !d.quit {
