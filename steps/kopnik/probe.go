@@ -5,6 +5,10 @@ import (
 	"github.com/collabstack/collabstack/steps/site"
 )
 
+// ProbeID is the step that checks kopnik as a user would, once its
+// schema is there.
+const ProbeID = "kopnik/probe"
+
 // Probes are how a user sees kopnik working, through its nginx on the
 // manager with the site's name: / serves the built kp-client, /api gets
 // an answer below 500 (kp-server's API, or nginx's 404 for a version

@@ -17,6 +17,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/prepare"
@@ -240,6 +241,9 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				}
 				return map[string]any{"Dir": p.ServerDir, "Init": initCommand(o), "UID": fmt.Sprint(NodeUID)}, js, nil
 			}}),
+		// Done means working: the site answers as a user sees it.
+		health.ProbeStep(ProbeID, "Check kopnik as a user would (/, /api, /ws)", m, Component, []string{SchemaID}, Component, Component+"_nginx", health.DefaultTimeout,
+			func(context.Context, *engine.Env) ([]health.Probe, error) { return Probes(s), nil }),
 	)
 	steps = append(steps, acme.Steps(s, m, acme.Cert{Name: Component, Domains: []string{s.Domain}, Dir: p.TLSDir, Service: Component + "_nginx"}, DeployID)...)
 	return steps, nil
