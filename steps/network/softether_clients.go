@@ -13,8 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/collabstack/collabstack/steps/atomicfile"
 	"github.com/collabstack/collabstack/steps/engine"
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
 	"github.com/collabstack/collabstack/steps/site"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
+	"github.com/collabstack/collabstack/steps/atomicfile"
 )
 
 // Pins keeps the TLS certificate fingerprint of every PVE API collabstack

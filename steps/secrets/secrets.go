@@ -18,7 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
+	"github.com/collabstack/collabstack/steps/atomicfile"
 )
 
 // Store is the secrets file of one site. It is safe for concurrent use.

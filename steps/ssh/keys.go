@@ -14,7 +14,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
+	"github.com/collabstack/collabstack/steps/atomicfile"
 )
 
 // SiteKeyPath is the key collabstack makes for a site whose user has only

@@ -15,7 +15,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/collabstack/collabstack/steps/internal/atomicfile"
+	"github.com/collabstack/collabstack/steps/atomicfile"
 )
 
 // KnownHosts pins the host key of every host on first connection (trust on
