@@ -4,7 +4,11 @@
 // serves from Proxmox VE's published API description (pve-docs,
 // api-viewer/apidata.js, the file behind the API viewer) into schema.json:
 //
-//	go run schema_gen.go -apidata /path/to/pve-docs/api-viewer/apidata.js -version "9.1.3 (pve-docs e5010dc)" > schema.json
+//	git -C pve-docs show stable-bookworm:api-viewer/apidata.js > apidata.js
+//	go run schema_gen.go -apidata apidata.js -version "8.4.2 (proxmox/pve-docs branch stable-bookworm, commit fa0b4f6)" > schema.json
+//
+// The branch is the one of the Proxmox VE that steps/pveinstall installs
+// (PVE 8 on Debian 12 bookworm): stable-bookworm, not master (PVE 9).
 package main
 
 import (
