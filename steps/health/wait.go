@@ -19,6 +19,9 @@ const (
 	DefaultTimeout  = 5 * time.Minute
 	DefaultSettle   = 10 * time.Second
 	DefaultInterval = 3 * time.Second
+	// CrashLoop is how many tasks of a service that is not running may
+	// fail after a deploy before the wait gives up early.
+	CrashLoop = 4
 	// LogLines is how many of a failing service's last log lines a
 	// failure shows.
 	LogLines = 25
@@ -158,6 +161,7 @@ func Wait(ctx context.Context, env *engine.Env, sp Spec) (State, error) {
 		}
 	}
 	ids := map[string]string{}
+	started := time.Now()
 	var st State
 	var err error
 	for {
@@ -186,6 +190,12 @@ func Wait(ctx context.Context, env *engine.Env, sp Spec) (State, error) {
 				} else if waitingFor == "" {
 					waitingFor = name + ": " + p
 				}
+				if s.Known && s.Problem() != "" && s.Restarts(time.Since(started)) >= CrashLoop {
+					// Crash-looping since the deploy: waiting longer only
+					// delays the diagnosis.
+					env.Logf("%s: %d tasks failed since the deploy; giving up waiting", name, s.Restarts(time.Since(started)))
+					return st, Failure(ctx, env.Host, sp, st, time.Since(started))
+				}
 			}
 			if waitingFor == "" {
 				for _, r := range st.Probes {
@@ -210,7 +220,7 @@ func Wait(ctx context.Context, env *engine.Env, sp Spec) (State, error) {
 			if err != nil {
 				return st, engine.WithHint(fmt.Errorf("stack %s: %w", sp.Stack, err), "check that Docker runs on %s and that it is the swarm's manager", env.Host.Name())
 			}
-			return st, Failure(ctx, env.Host, sp, st)
+			return st, Failure(ctx, env.Host, sp, st, time.Since(started))
 		}
 		select {
 		case <-ctx.Done():
@@ -224,19 +234,19 @@ func Wait(ctx context.Context, env *engine.Env, sp Spec) (State, error) {
 // is not running with its tasks as `docker service ps --no-trunc` shows
 // them and its last log lines, or the first failing probe with the logs
 // of the service behind it.
-func Failure(ctx context.Context, h host.Host, sp Spec, st State) error {
+func Failure(ctx context.Context, h host.Host, sp Spec, st State, waited time.Duration) error {
 	sp = sp.withDefaults()
 	var b strings.Builder
 	svc := ""
 	if ok, name, why := st.Converged(sp.Services); !ok {
 		svc = name
-		fmt.Fprintf(&b, "%s is not running after %s: %s", name, sp.Timeout, why)
+		fmt.Fprintf(&b, "%s is not running after %s: %s", name, waited.Round(time.Second), why)
 	} else if r, bad := st.FailedProbe(); bad {
 		svc = r.Probe.Service
 		if svc == "" && len(sp.Services) > 0 {
 			svc = sp.Services[0]
 		}
-		fmt.Fprintf(&b, "%s runs but does not answer after %s: %s: %s", sp.Stack, sp.Timeout, r.Probe, r.Detail)
+		fmt.Fprintf(&b, "%s runs but does not answer after %s: %s: %s", sp.Stack, waited.Round(time.Second), r.Probe, r.Detail)
 	} else {
 		// Converged now but it kept replacing tasks until the deadline.
 		for _, name := range sp.Services {
@@ -248,7 +258,7 @@ func Failure(ctx context.Context, h host.Host, sp Spec, st State) error {
 		if svc == "" && len(sp.Services) > 0 {
 			svc = sp.Services[0]
 		}
-		fmt.Fprintf(&b, "%s kept restarting for %s", svc, sp.Timeout)
+		fmt.Fprintf(&b, "%s kept restarting for %s", svc, waited.Round(time.Second))
 	}
 	if s, ok := st.Service(svc); ok && len(s.Tasks) > 0 {
 		fmt.Fprintf(&b, "\ndocker service ps --no-trunc %s:", svc)

@@ -108,6 +108,13 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 				return err
 			}
 			dir := StacksDir + "/" + st.Name
+			sp, err := spec(ctx, env, st)
+			if err != nil {
+				return err
+			}
+			if err := restartIfWedged(ctx, env, st, sp); err != nil {
+				return err
+			}
 			names := make([]string, 0, len(st.Files))
 			for n := range st.Files {
 				names = append(names, n)
@@ -122,12 +129,44 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 			if err != nil {
 				return engine.WithHint(fmt.Errorf("deploy stack %s: %w", st.Name, err), "the rendered file is %s/stack.yaml on %s; `docker stack ps %s --no-trunc` shows why tasks fail", dir, manager, st.Name)
 			}
-			sp, err := spec(ctx, env, st)
-			if err != nil {
-				return err
-			}
 			_, err = health.Wait(ctx, env, sp)
 			return err
 		},
 	}
+}
+
+// restartIfWedged restarts the services of a stack whose files have not
+// changed, whose services all run, and whose probe still fails: deploying
+// the same files again would change nothing, and a wedged app (a
+// corrupted cache, a lost connection it never retries) answers again after
+// a restart from its image. A stack with changed files is left to the
+// deploy.
+func restartIfWedged(ctx context.Context, env *engine.Env, st Stack, sp health.Spec) error {
+	if len(sp.Probes) == 0 {
+		return nil
+	}
+	for name, want := range st.Files {
+		have, err := env.Host.ReadFile(ctx, StacksDir+"/"+st.Name+"/"+name)
+		if err != nil || !bytes.Equal(have, want) {
+			return nil
+		}
+	}
+	state, err := health.Read(ctx, env.Host, env.Hosts, sp.Stack, sp.Probes)
+	if err != nil {
+		return nil
+	}
+	if ok, _, _ := state.Converged(sp.Services); !ok {
+		return nil // docker is restarting it already
+	}
+	r, bad := state.FailedProbe()
+	if !bad {
+		return nil
+	}
+	env.Logf("%s runs but does not answer (%s: %s): restarting its services", st.Name, r.Probe, r.Detail)
+	for _, svc := range sp.Services {
+		if _, err := env.Sudo(ctx, "docker service update --force --detach --quiet "+host.Quote(svc)); err != nil {
+			return engine.WithHint(fmt.Errorf("restart %s: %w", svc, err), "`docker service ps %s --no-trunc` on %s says more", svc, env.Host.Name())
+		}
+	}
+	return nil
 }
