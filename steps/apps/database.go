@@ -2,7 +2,6 @@ package apps
 
 import (
 	"fmt"
-	"strings"
 	"text/template"
 )
 
@@ -12,12 +11,8 @@ type dbSQL struct {
 	CollateC                  bool
 }
 
-var sqlFuncs = template.FuncMap{
-	// sqlstr quotes a string as an SQL literal.
-	"sqlstr": func(s string) string {
-		return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
-	},
-}
+// sqlFuncs: the SQL templates quote with the loader's sql escaper.
+var sqlFuncs = template.FuncMap{}
 
 // DatabaseSQL renders the SQL that creates app's database and user on its
 // engine (create) and the SQL that prints "present" when they exist

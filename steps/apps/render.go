@@ -6,9 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
+	"github.com/collabstack/collabstack/templates"
 )
 
 // RenderInput is what rendering needs of a site.
@@ -277,12 +276,8 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 			return c.URL(name, in), nil
 		},
 		"has": func(name string) bool { return contains(in.Selected, name) },
-		// q quotes a string as a YAML (and JSON) double-quoted scalar.
-		"q": func(v any) (string, error) {
-			b, err := json.Marshal(fmt.Sprint(v))
-			return string(b), err
-		},
-		"join":       func(list []string, sep string) string { return strings.Join(list, sep) },
+		// The escapers (sh, yaml, compose, json, nginx, sql) come from
+		// the templates package's loader.
 		"trimPrefix": strings.TrimPrefix,
 		// sha256hex and b64sha256 derive fixed-format keys (hex for
 		// Garage's rpc_secret, base64 for Laravel's APP_KEY) from a secret.
@@ -322,20 +317,17 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 }
 
 func (c *Catalog) parse(app, file string, funcs template.FuncMap) (*template.Template, error) {
-	src, err := fs.ReadFile(c.fsys, path.Join(app, file))
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New(file).Option("missingkey=error").Funcs(funcs).Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("template %s/%s: %w", app, file, err)
-	}
-	return t, nil
+	return templates.Parse(c.fsys, path.Join(app, file), funcs)
 }
 
+// execute renders the template called name (a define such as "apex"),
+// or t itself when name is its file.
 func execute(t *template.Template, name string, data any) ([]byte, error) {
+	if d := t.Lookup(name); d != nil {
+		t = d
+	}
 	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, name, data); err != nil {
+	if err := t.Execute(&b, data); err != nil {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
 	return b.Bytes(), nil

@@ -1,13 +1,11 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
@@ -87,19 +85,8 @@ func shortHash(s string) string {
 }
 
 func render(name string, data any) (string, error) {
-	text, err := templates.FS.ReadFile(name)
-	if err != nil {
-		return "", fmt.Errorf("read template %s: %w", name, err)
-	}
-	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(string(text))
-	if err != nil {
-		return "", fmt.Errorf("parse template %s: %w", name, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("render template %s: %w", name, err)
-	}
-	return b.String(), nil
+	b, err := templates.Render(name, data, nil)
+	return string(b), err
 }
 
 // imageReady reports whether the image the nodes run is in dockerd.

@@ -1,7 +1,6 @@
 package pveinstall
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
@@ -157,19 +155,7 @@ func Interfaces(hostName, bridge string, f NetFacts) ([]byte, error) {
 }
 
 func renderTemplate(name string, data any) ([]byte, error) {
-	text, err := templates.FS.ReadFile(Dir + name)
-	if err != nil {
-		return nil, fmt.Errorf("read %s%s: %w", Dir, name, err)
-	}
-	t, err := template.New(name).Option("missingkey=error").Parse(string(text))
-	if err != nil {
-		return nil, fmt.Errorf("parse %s%s: %w", Dir, name, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return nil, fmt.Errorf("render %s%s: %w", Dir, name, err)
-	}
-	return b.Bytes(), nil
+	return templates.Render(Dir+name, data, nil)
 }
 
 // bridgeStep makes the bridge over the main NIC with an automatic revert.

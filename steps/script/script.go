@@ -7,12 +7,10 @@
 package script
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"text/template"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -105,17 +103,10 @@ func RenderFile(path string, data map[string]any) (string, error) {
 }
 
 func render(path, head string, data map[string]any) (string, error) {
-	text, err := templates.FS.ReadFile(path)
+	t, err := templates.ParseWithHead(nil, path, head, nil)
 	if err != nil {
-		return "", fmt.Errorf("read template %s: %w", path, err)
+		return "", err
 	}
-	t, err := template.New(path).Option("missingkey=error").Funcs(template.FuncMap{"q": host.Quote}).Parse(head + string(text))
-	if err != nil {
-		return "", fmt.Errorf("parse template %s: %w", path, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("render template %s: %w", path, err)
-	}
-	return b.String(), nil
+	b, err := templates.Execute(t, data)
+	return string(b), err
 }

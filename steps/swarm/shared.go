@@ -1,10 +1,8 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"text/template"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -30,19 +28,11 @@ var SharedImages = map[string]string{
 
 // RenderShared renders the shared stack.
 func RenderShared() (Stack, error) {
-	src, err := templates.FS.ReadFile("swarm/shared.yaml.tmpl")
+	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir}, nil)
 	if err != nil {
-		return Stack{}, err
-	}
-	t, err := template.New("shared").Option("missingkey=error").Parse(string(src))
-	if err != nil {
-		return Stack{}, err
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir}); err != nil {
 		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
 	}
-	return Stack{Name: "shared", Files: map[string][]byte{"stack.yaml": b.Bytes()}}, nil
+	return Stack{Name: "shared", Files: map[string][]byte{"stack.yaml": b}}, nil
 }
 
 // SharedSteps deploy the registry (HTTPS from the site's CA, password in
