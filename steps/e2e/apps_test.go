@@ -45,6 +45,12 @@ components:
 `, os.Getpid()%100000)
 	sess := openLabSite(t, sitePath, siteYAML)
 	sum := freshApply(t, ctx, sess)
+	// Every app answers its probe (a page through the edge, a command in
+	// its container) as status sees it.
+	st := healthyStatus(t, ctx, sess)
+	if len(st.Components) < 8 {
+		t.Errorf("status lists %d components: %+v", len(st.Components), st.Components)
+	}
 	mgr, err := sess.Hosts.Get(ctx, "lab-1")
 	if err != nil {
 		t.Fatal(err)

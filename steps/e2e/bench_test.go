@@ -131,6 +131,19 @@ components:
 			b.Fatalf("no-op re-run: %+v %v", sum, err)
 		}
 		noop, noopWaited := time.Since(start), clock.take()
+		// Every component's services and probes, one round trip (what
+		// status and the end of an apply add).
+		start = time.Now()
+		comps, err := sess.Health(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		probe := time.Since(start)
+		for _, c := range comps {
+			if !c.Healthy {
+				b.Errorf("%s is not healthy: %s", c.Name, c.Problem)
+			}
+		}
 		sess.Close()
 		lab.Down(ctx, lo, true)
 		b.ReportMetric(fresh.Seconds(), "fresh-s")
@@ -138,6 +151,7 @@ components:
 		b.ReportMetric((fresh - waited).Seconds(), "fresh-overhead-s")
 		b.ReportMetric(noop.Seconds(), "noop-rerun-s")
 		b.ReportMetric((noop - noopWaited).Seconds(), "noop-overhead-s")
-		b.Logf("fresh install %.1fs: %.1fs waiting on remote commands, %.1fs collabstack's own; no-op re-run %.1fs (%.2fs own)", fresh.Seconds(), waited.Seconds(), (fresh - waited).Seconds(), noop.Seconds(), (noop - noopWaited).Seconds())
+		b.ReportMetric(probe.Seconds(), "probe-s")
+		b.Logf("fresh install %.1fs: %.1fs waiting on remote commands, %.1fs collabstack's own; no-op re-run %.1fs (%.2fs own); status's services and probes %.2fs", fresh.Seconds(), waited.Seconds(), (fresh - waited).Seconds(), noop.Seconds(), (noop - noopWaited).Seconds(), probe.Seconds())
 	}
 }

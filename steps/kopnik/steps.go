@@ -90,7 +90,9 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 		return &engine.Func{StepID: id, Name: title, On: m, Comp: Component, Needs: needs, CheckFunc: check, ApplyFunc: apply}
 	}
 	withImages := func(needs ...string) []string { return append(append([]string{}, needs...), deployAfter...) }
-	srv := checkout{repo: o.ServerRepo, ref: o.ServerRef, dir: p.ServerDir, what: "kp-server"}
+	// upload/ and log/ are gitignored: the file server moves uploads into
+	// upload/, log4js's dateFile appenders write log/*.log (cfg/log.json).
+	srv := checkout{repo: o.ServerRepo, ref: o.ServerRef, dir: p.ServerDir, what: "kp-server", dirs: []string{"upload", "log"}}
 	cli := checkout{repo: o.ClientRepo, ref: o.ClientRef, dir: p.ClientDir, what: "kp-client"}
 	steps := []engine.Step{
 		f(SourcesID, "Fetch the kp-server and kp-client sources on "+m, []string{prepare.ID("sftp", m), prepare.ID("packages", m)},
@@ -277,6 +279,8 @@ func crossbarTar() ([]byte, error) {
 // checkout is one source tree on the host.
 type checkout struct {
 	repo, ref, dir, what string
+	// dirs are made in the tree (not in git, needed at run time).
+	dirs []string
 }
 
 func (c checkout) local() bool {
@@ -387,11 +391,15 @@ func (c checkout) apply(ctx context.Context, env *engine.Env) error {
 		target = "FETCH_HEAD"
 	}
 	dir := host.Quote(c.dir)
+	mkdirs := ""
+	for _, d := range c.dirs {
+		mkdirs += "mkdir -p " + host.Quote(d) + " && "
+	}
 	cmd := "mkdir -p " + dir + " && cd " + dir + " && { [ -d .git ] || git init -q; } && " +
 		"{ " + c.git("fetch -q "+host.Quote(src)+" "+host.Quote(fetchRef)) + " || " +
 		// A server that refuses a commit id in a fetch: all its branches and tags.
 		c.git("fetch -q --tags "+host.Quote(src)+" '+refs/heads/*:refs/remotes/src/*'") + "; } && " + c.git("checkout -q -f "+host.Quote(target)) +
-		" && chown -R " + fmt.Sprintf("%d:%d", NodeUID, NodeUID) + " " + dir
+		" && " + mkdirs + "chown -R " + fmt.Sprintf("%d:%d", NodeUID, NodeUID) + " " + dir
 	if _, err := env.Sudo(ctx, cmd); err != nil {
 		return engine.WithHint(fmt.Errorf("fetch %s from %s: %w", c.what, c.repo, err), "check components.kopnik.options (%s repo and ref) and that the host reaches the repository; without internet access, clone it on this machine and give its path as the repo option: collabstack uploads it", c.what)
 	}
