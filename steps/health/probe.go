@@ -24,7 +24,8 @@ type Probe struct {
 	Port int
 	// Path starts with / (http, ws).
 	Path string
-	// Status is the HTTP status expected (http; default 200).
+	// Status is the HTTP status expected (http); 0 takes any status
+	// below 500: the edge reached the app and it answered.
 	Status int
 	// Text must appear in the page (http) or the command's output (exec).
 	Text string
@@ -67,6 +68,9 @@ func (p Probe) String() string {
 	switch p.Kind {
 	case KindHTTP:
 		s := fmt.Sprintf("GET %s → %d", p.URL(), p.Status)
+		if p.Status == 0 {
+			s = "GET " + p.URL() + " → an answer below 500"
+		}
 		if p.Text != "" {
 			s += fmt.Sprintf(" with %q", p.Text)
 		}
@@ -103,7 +107,7 @@ func (p Probe) Check() error {
 		if p.Host == "" || p.Port < 1 || p.Port > 65535 || !strings.HasPrefix(p.Path, "/") {
 			return fmt.Errorf("%s probe: give a host, a port and a path starting with /", p.Kind)
 		}
-		if p.Kind == KindHTTP && (p.Status < 100 || p.Status > 599) {
+		if p.Kind == KindHTTP && p.Status != 0 && (p.Status < 100 || p.Status > 599) {
 			return fmt.Errorf("http probe: status %d is not an HTTP status", p.Status)
 		}
 	case KindTCP:
