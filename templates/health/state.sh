@@ -52,12 +52,24 @@ probe_ws() {
 	else
 		set -- "$1" "$2" "$3" "$4" -H "X-Collabstack-Probe: ws"
 	fi
-	# After the 101 curl waits for frames: --max-time ends it, and
-	# %{http_code} still says what the server answered.
-	code=$(curl -sk --http1.1 -o /dev/null -w '%{http_code}' --max-time 1.5 \
+	# After the 101 curl waits for frames: it runs in the background with
+	# the response headers dumped to a file, and is stopped as soon as the
+	# status line is there (at most 5 s).
+	hdr=$(mktemp)
+	curl -sk --http1.1 -o /dev/null -D "$hdr" --max-time 5 \
 		-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
 		-H 'Sec-WebSocket-Key: Y29sbGFic3RhY2sgcHJvYmU=' "$5" "$6" \
-		--resolve "$2:$3:127.0.0.1" "https://$2:$3$4" 2>/dev/null)
+		--resolve "$2:$3:127.0.0.1" "https://$2:$3$4" 2>/dev/null &
+	pid=$!
+	i=0
+	while [ "$i" -lt 50 ] && ! grep -q '^HTTP/[0-9.]* [0-9][0-9][0-9]' "$hdr" && kill -0 "$pid" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	code=$(sed -n 's/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "$hdr" | tail -n1)
+	rm -f "$hdr"
 	if [ "$code" = 101 ]; then
 		printf 'P\t%s\tok\tHTTP 101, upgraded to a websocket\n' "$1"
 	else
@@ -122,8 +134,8 @@ probe_exec() {
 		printf 'P\t%s\tok\t%s\n' "$1" "$(printf '%s' "$out" | flat)"
 	fi
 }
-# The probes run side by side (a websocket probe waits out its
-# --max-time), each into its own file, printed when all are done.
+# The probes run side by side, each into its own file, printed when all
+# are done.
 out=$(mktemp -d)
 {{range $i, $p := .Probes}}
 {{- if eq $p.Kind "http"}}
