@@ -80,6 +80,7 @@ file (collabstack init) and run collabstack apply.`,
 	root.PersistentFlags().BoolVar(&a.plain, "plain", false, "plain line output without colours or full-screen UI (automatic when stdout is not a terminal)")
 	root.AddCommand(a.wizardCommand(), a.appsCommand(), a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.logsCommand(), a.secretCommand(), a.labCommand(), a.rollbackCommand(), a.imagesCommand(), a.dnsCommand(), a.hostsCommand())
 	root.AddCommand(a.backupCommand(), a.restoreCommand(), a.failoverCommand(), a.failbackCommand())
+	root.AddCommand(a.lifecycleCommands()...)
 	return root
 }
 
