@@ -13,18 +13,18 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/secrets"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 // envOnly are secrets an image reads from its environment only, with no
 // *_FILE variant and no shell for an entrypoint wrapper, so they must sit
 // in the service's environment (readable by whoever can run `docker
-// service inspect`, that is root on a manager). Each names its upstream
-// reader. Empty today: the entry is for the Portainer agent's
-// AGENT_SECRET once the shared stack carries it (portainer/agent
-// os/options.go reads it with kingpin's Envar("AGENT_SECRET"), and the
-// server's api/cmd/portainer/main.go with os.Getenv("AGENT_SECRET");
-// both images are FROM scratch).
-var envOnly = map[string]string{}
+// service inspect`, that is root on a manager), each with its upstream
+// reader.
+var envOnly = map[string]string{
+	swarm.AgentSecretName: "AGENT_SECRET: portainer/agent os/options.go reads it with kingpin's Envar, " +
+		"portainer/portainer api/cmd/portainer/main.go with os.Getenv; both images are FROM scratch",
+}
 
 // TestNoSecretInSight deploys the kopnik preset with the shared services
 // (registry, Portainer) on a lab and scans everything collabstack

@@ -26,9 +26,13 @@ var SharedImages = map[string]string{
 	"portainer": "portainer/portainer-ce:2.21.5",
 }
 
-// RenderShared renders the shared stack.
-func RenderShared() (Stack, error) {
-	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir}, nil)
+// AgentSecretName is the secret Portainer and its agent share
+// (AGENT_SECRET).
+const AgentSecretName = "portainer-agent-secret"
+
+// RenderShared renders the shared stack with the agent's shared secret.
+func RenderShared(agentSecret string) (Stack, error) {
+	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir, "AgentSecret": agentSecret}, nil)
 	if err != nil {
 		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
 	}
@@ -63,7 +67,13 @@ func SharedSteps(siteName string, hosts []site.Host, deployAfter ...string) ([]e
 			},
 		},
 		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID, RegistryCertID}, deployAfter...),
-			func(context.Context, *engine.Env) (Stack, error) { return RenderShared() }),
+			func(_ context.Context, env *engine.Env) (Stack, error) {
+				secret, err := env.Secrets.Password(AgentSecretName, 32)
+				if err != nil {
+					return Stack{}, err
+				}
+				return RenderShared(secret)
+			}),
 	}
 	return append(steps, registrySteps(siteName, mgr, append([]site.Host{mgr}, workers...))...), nil
 }

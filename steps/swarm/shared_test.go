@@ -11,12 +11,15 @@ import (
 )
 
 func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
-	st, err := RenderShared()
+	st, err := RenderShared("agent-Secret_1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(ServiceNames(st.Files["stack.yaml"]), ","); got != "agent,portainer,registry" {
 		t.Fatalf("services %s", got)
+	}
+	if n := strings.Count(string(st.Files["stack.yaml"]), "AGENT_SECRET: \"agent-Secret_1\""); n != 2 {
+		t.Errorf("AGENT_SECRET is set on %d services, want Portainer and its agent", n)
 	}
 	for _, img := range SharedImages {
 		if !strings.Contains(string(st.Files["stack.yaml"]), img) || strings.HasSuffix(img, ":latest") {
