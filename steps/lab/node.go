@@ -163,7 +163,10 @@ func ensureNode(ctx context.Context, d *docker, o Options, r recipe, i int) (*No
 		return nil, engine.WithHint(fmt.Errorf("start lab node %s: %w", NodeName(i), err), "see `docker logs %s`", name)
 	}
 	if len(extraCAs()) > 0 {
-		if _, err := d.run(ctx, "exec", name, "update-ca-certificates"); err != nil {
+		// Its temporary file goes to /var/tmp: the node is booting, and
+		// systemd-tmpfiles empties /tmp at boot (tmp.conf "D /tmp"),
+		// which raced it away ("cannot open /tmp/ca-certificates.tmp.*").
+		if _, err := d.run(ctx, "exec", "-e", "TMPDIR=/var/tmp", name, "update-ca-certificates"); err != nil {
 			return nil, fmt.Errorf("trust this machine's CA certificates in lab node %s: %w", NodeName(i), err)
 		}
 	}
