@@ -75,6 +75,7 @@ a component to the site file, run it again and it adds just that.`,
 					}
 				}
 				fmt.Fprintf(a.stdout, "Secrets are in %s/%s (mode 0600).\n", sess.StateDir(), install.SecretsFile)
+				a.writeRunbookQuietly(cmd.Context(), sess)
 			}
 			return err
 		},

@@ -361,5 +361,8 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 	if note := sess.TrustNote(); note != "" {
 		res.Notes = append(res.Notes, note)
 	}
+	if mp, ok := b.a.writeRunbook(ctx, sess); ok {
+		res.Notes = append(res.Notes, "The runbook (hosts, apps, admins, backups, firewall, DNS): "+mp)
+	}
 	return res, err
 }
