@@ -16,6 +16,15 @@ import (
 // fakeOpenWrt is a router in memory: uci show and the apply and confirm
 // scripts act on a UCIState. The first drops confirmations fail, as a
 // dropped SSH session would.
+//
+// What this fake cannot show: it applies batches with collabstack's own
+// UCI model (uci_state.go), so it checks the code against itself. OpenWrt's
+// real `uci` is not packaged in Debian, and building it from OpenWrt's
+// sources here would need a build recipe for fetched code; so nothing in
+// this suite runs the UCI batches, apply.sh or confirm.sh against a real
+// router. In particular real `uci batch` exits 0 even when one of its
+// commands fails, which the fake does not reproduce: the "nothing
+// committed" path tested here cannot happen that way on a router.
 type fakeOpenWrt struct {
 	mu      sync.Mutex
 	state   *UCIState
