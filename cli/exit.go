@@ -6,6 +6,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/proxmox"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/ssh"
 )
@@ -16,7 +17,7 @@ const (
 	ExitFailed      = 1   // steps failed; the journal says which, re-run to resume
 	ExitUsage       = 2   // bad command line or site file; nothing was changed
 	ExitLocked      = 3   // another apply holds the site's lock
-	ExitTrust       = 4   // a host key or the PVE certificate changed
+	ExitTrust       = 4   // a host key is unknown or changed, or the PVE certificate changed
 	ExitInterrupted = 130 // Ctrl-C; re-run to resume
 )
 
@@ -31,10 +32,12 @@ func exitCode(err error) int {
 	var se *install.SiteError
 	var re *engine.RunError
 	var mismatch *ssh.HostKeyMismatchError
+	var unknown *ssh.HostKeyUnknownError
+	var cert *proxmox.CertMismatchError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &mismatch):
+	case errors.As(err, &mismatch), errors.As(err, &unknown), errors.As(err, &cert):
 		return ExitTrust
 	case errors.Is(err, install.ErrLocked):
 		return ExitLocked

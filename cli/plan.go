@@ -17,7 +17,7 @@ func (a *app) planCommand() *cobra.Command {
 		Long:  "Show every step of the plan with its host and its state: done, to do, or unknown when its host cannot be reached. The state is read from the live hosts; nothing is changed.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sess, err := a.open()
+			sess, err := a.openReadOnly()
 			if err != nil {
 				return err
 			}

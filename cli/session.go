@@ -40,9 +40,16 @@ func (c components) Names() []string {
 	return names
 }
 
-// open opens the site named by --config.
+// open opens the site named by --config. A host seen for the first time
+// must offer the key its host_key gives, unless --accept-new-host-keys.
 func (a *app) open() (*install.Session, error) {
-	return install.Open(a.config, install.Options{Catalog: a.catalog(), Dialer: ssh.DialerFor})
+	return install.Open(a.config, install.Options{Catalog: a.catalog(), Dialer: ssh.DialerWith(ssh.HostKeyTrust{AcceptNew: a.acceptNewKeys})})
+}
+
+// openReadOnly is open for commands that change nothing (plan): host keys
+// are checked but none is pinned, so not even known_hosts is written.
+func (a *app) openReadOnly() (*install.Session, error) {
+	return install.Open(a.config, install.Options{Catalog: a.catalog(), Dialer: ssh.DialerWith(ssh.HostKeyTrust{AcceptNew: a.acceptNewKeys, ReadOnly: true})})
 }
 
 // componentList is the catalog as the wizard shows it.

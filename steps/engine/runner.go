@@ -65,6 +65,18 @@ type RunError struct {
 	Blocked   int
 }
 
+// Unwrap gives the failed steps' errors, so errors.As finds a host key
+// that changed or a lock held behind a step's failure.
+func (e *RunError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failures))
+	for _, f := range e.Failures {
+		if f.Err != nil {
+			out = append(out, f.Err)
+		}
+	}
+	return out
+}
+
 func (e *RunError) Error() string {
 	var parts []string
 	for _, f := range e.Failures {

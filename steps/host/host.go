@@ -102,6 +102,13 @@ type Spec struct {
 	SudoPassword string
 	// Jump names another host to tunnel through (a VM behind its PVE host).
 	Jump string
+	// HostKey is the SHA256 fingerprint the host's SSH key must have on
+	// the first connection (the site file's host_key, or the key
+	// collabstack gave a machine it made); "" when it is not known.
+	HostKey string
+	// TrustFirstKey lets the first connection pin whatever key the host
+	// offers: for machines this run made on the site's own network.
+	TrustFirstKey bool
 	// Local means this machine itself: no SSH.
 	Local bool
 }

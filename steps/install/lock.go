@@ -132,3 +132,15 @@ func deadLocalHolder(stderr string) bool {
 	}
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
+
+// TrustError is implemented by the transport's errors about a host key
+// that is unknown or has changed: a run stops on them before it starts.
+type TrustError interface {
+	error
+	TrustProblem() bool
+}
+
+func isTrustError(err error) bool {
+	var te TrustError
+	return errors.As(err, &te) && te.TrustProblem()
+}

@@ -151,6 +151,9 @@ func (s *Session) Run(ctx context.Context, opts RunOptions) (engine.Summary, err
 			return engine.Summary{}, err
 		}
 	}
+	if err := s.checkTrust(ctx); err != nil {
+		return engine.Summary{}, err
+	}
 	r := &engine.Runner{
 		Plan: p, Hosts: s.Hosts, Secrets: s.Secrets, Redactor: s.Redactor, Emit: opts.Emit,
 		DryRun: opts.DryRun, Command: opts.Command, Parallel: opts.Parallel, PerHost: opts.PerHost,
@@ -167,13 +170,20 @@ func (s *Session) Run(ctx context.Context, opts RunOptions) (engine.Summary, err
 		if len(s.Site.Hosts) > 0 {
 			first := s.Site.Hosts[0].Name
 			// An unreachable first host is reported by its connect step;
-			// a lock held by someone else stops the run here.
-			if h, err := s.Hosts.Get(ctx, first); err == nil {
+			// a lock held by someone else, a host key that is not trusted
+			// and Ctrl-C stop the run here.
+			h, err := s.Hosts.Get(ctx, first)
+			switch {
+			case err == nil:
 				rl, err := lockRemote(ctx, h, lockHolder())
 				if err != nil {
 					return engine.Summary{}, err
 				}
 				defer rl.release()
+			case ctx.Err() != nil:
+				return engine.Summary{}, ctx.Err()
+			case isTrustError(err):
+				return engine.Summary{}, err
 			}
 		}
 		j, err := journal.Open(s.JournalPath())
@@ -283,4 +293,30 @@ func (s *Session) TrustNote() string {
 		return "The certificates come from the site's own CA: import " + ca + " into your browser to trust them."
 	}
 	return "The certificate is self-signed: your browser will ask you to accept it."
+}
+
+// checkTrust connects to every host of the site file at once and stops
+// the run (apply or plan) before any step when one offers a key that is
+// unknown or has changed: nothing is done on any host then. Hosts that do
+// not answer are left to their connect steps; the connections made are
+// the ones the steps use.
+func (s *Session) checkTrust(ctx context.Context) error {
+	errs := make([]error, len(s.Site.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range s.Site.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Hosts.Get(ctx, h.Name); isTrustError(err) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }

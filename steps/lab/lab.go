@@ -13,7 +13,10 @@ package lab
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/layout"
@@ -162,6 +165,22 @@ func hostKeyPath(stateDir, node string) string {
 }
 
 // Spec is how the other steps reach node n.
+// The node's host key was made on this machine, so its fingerprint is
+// known before the first connection.
 func (n Node) Spec(stateDir string) host.Spec {
-	return host.Spec{Name: n.Name, Address: n.Address, Port: 22, User: "root", KeyFile: KeyPath(stateDir)}
+	return host.Spec{Name: n.Name, Address: n.Address, Port: 22, User: "root", KeyFile: KeyPath(stateDir), HostKey: HostKeyFingerprint(stateDir, n.Name)}
+}
+
+// HostKeyFingerprint is the SHA256 fingerprint of the host key collabstack
+// made for a lab node, "" when it has not made one.
+func HostKeyFingerprint(stateDir, node string) string {
+	data, err := os.ReadFile(hostKeyPath(stateDir, node) + ".pub")
+	if err != nil {
+		return ""
+	}
+	key, _, _, _, err := gossh.ParseAuthorizedKey(data)
+	if err != nil {
+		return ""
+	}
+	return gossh.FingerprintSHA256(key)
 }

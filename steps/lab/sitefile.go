@@ -74,6 +74,10 @@ func SiteFile(nodes []Node, opts Options, so SiteOptions) ([]byte, error) {
 		w("    auth:")
 		w("      method: key")
 		w("      key_file: %s", yamlString(KeyPath(stateDir)))
+		if fp := HostKeyFingerprint(stateDir, n.Name); fp != "" {
+			// collabstack made the node's host key: no trust on first use.
+			w("    host_key: %s", yamlString(fp))
+		}
 		w("    role: %s", n.Role)
 		if len(n.Labels) > 0 {
 			w("    labels:")

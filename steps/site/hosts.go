@@ -37,7 +37,7 @@ func ResolveRef(ref string, lookup SecretLookup) (string, error) {
 // Spec turns a site host into a connection spec, resolving its password
 // references. The key file's path is expanded.
 func (h Host) Spec(lookup SecretLookup) (host.Spec, error) {
-	spec := host.Spec{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, Jump: h.Jump}
+	spec := host.Spec{Name: h.Name, Address: h.Address, Port: h.Port, User: h.User, Jump: h.Jump, HostKey: h.HostKey}
 	switch h.Auth.Method {
 	case AuthKey:
 		spec.KeyFile = ExpandHome(h.Auth.KeyFile)

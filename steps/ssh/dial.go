@@ -137,11 +137,17 @@ func newHost(spec host.Spec, opts Options) *Host {
 // set gets host.NewLocal; a spec with Jump is tunnelled through that host,
 // fetched from the inventory.
 func Dialer(known *KnownHosts, redact func(string) string) engine.Dialer {
+	return TrustDialer(known, redact, false)
+}
+
+// TrustDialer is Dialer that, strict, refuses a host whose key is neither
+// pinned nor given by a fingerprint (see Options.StrictHostKeys).
+func TrustDialer(known *KnownHosts, redact func(string) string, strict bool) engine.Dialer {
 	return func(ctx context.Context, spec host.Spec, inv *engine.Inventory) (host.Host, error) {
 		if spec.Local {
 			return host.NewLocal(spec.Name), nil
 		}
-		opts := Options{KnownHosts: known, Redact: redact}
+		opts := Options{KnownHosts: known, Redact: redact, StrictHostKeys: strict}
 		if spec.Jump != "" {
 			jh, err := inv.Get(ctx, spec.Jump)
 			if err != nil {
@@ -223,7 +229,7 @@ func (h *Host) connectOnce(ctx context.Context) (*conn, error) {
 	cfg := &gossh.ClientConfig{
 		User:              h.user,
 		Auth:              methods,
-		HostKeyCallback:   h.known.callback(h.spec.Name, h.addr, &c.fp),
+		HostKeyCallback:   h.known.callback(h.spec.Name, h.addr, trust{expected: h.spec.HostKey, acceptNew: !h.opts.StrictHostKeys || h.spec.TrustFirstKey}, &c.fp),
 		HostKeyAlgorithms: h.known.hostKeyAlgorithms(h.spec.Name, h.addr),
 		Timeout:           h.opts.ConnectTimeout,
 	}
@@ -315,6 +321,10 @@ func (h *Host) handshakeError(err error) error {
 	if errors.As(err, &mm) {
 		return permanent(mm)
 	}
+	var unknown *HostKeyUnknownError
+	if errors.As(err, &unknown) {
+		return permanent(unknown)
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "no common algorithm for host key") && len(h.known.Lookup(h.spec.Name, h.addr)) > 0 {
 		pinned := h.known.Lookup(h.spec.Name, h.addr)[0]
@@ -363,4 +373,30 @@ func DialerFor(knownHosts string, redact func(string) string) (engine.Dialer, er
 		return nil, err
 	}
 	return Dialer(known, redact), nil
+}
+
+// HostKeyTrust says how a headless run treats host keys.
+type HostKeyTrust struct {
+	// AcceptNew pins the key of a host seen for the first time when the
+	// site gives no fingerprint for it (--accept-new-host-keys).
+	AcceptNew bool
+	// ReadOnly checks keys against the pinned ones and the site's
+	// fingerprints without pinning or writing anything (plan).
+	ReadOnly bool
+}
+
+// DialerWith returns the shape install.Options.Dialer takes, with the
+// trust of a headless run: a host's first key must match its host_key
+// unless new keys are accepted.
+func DialerWith(tr HostKeyTrust) func(knownHosts string, redact func(string) string) (engine.Dialer, error) {
+	return func(knownHosts string, redact func(string) string) (engine.Dialer, error) {
+		known, err := Open(knownHosts)
+		if err != nil {
+			return nil, err
+		}
+		if tr.ReadOnly {
+			known.ReadOnly()
+		}
+		return TrustDialer(known, redact, !tr.AcceptNew), nil
+	}
 }

@@ -37,9 +37,19 @@ import (
 //
 // A KnownHosts is safe for concurrent use.
 type KnownHosts struct {
-	path    string
-	mu      sync.Mutex
-	entries []knownEntry
+	path     string
+	mu       sync.Mutex
+	entries  []knownEntry
+	readOnly bool
+}
+
+// ReadOnly makes the store check keys without pinning new ones or
+// writing its file (`plan` changes nothing, not even known_hosts).
+func (k *KnownHosts) ReadOnly() *KnownHosts {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.readOnly = true
+	return k
 }
 
 type knownEntry struct {
@@ -132,8 +142,17 @@ func (k *KnownHosts) Forget(name string) error {
 	return nil
 }
 
-// check verifies key for the host, pinning it when the host is new.
-func (k *KnownHosts) check(name, addr string, key gossh.PublicKey) error {
+// trust says what a first connection to a host may pin.
+type trust struct {
+	// expected is the fingerprint the key must have ("" when unknown).
+	expected string
+	// acceptNew pins an unknown key without a fingerprint to compare.
+	acceptNew bool
+}
+
+// check verifies key for the host, pinning it when the host is new and
+// the key is the expected one (or new keys are accepted).
+func (k *KnownHosts) check(name, addr string, key gossh.PublicKey, tr trust) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var pinned []gossh.PublicKey
@@ -151,6 +170,16 @@ func (k *KnownHosts) check(name, addr string, key gossh.PublicKey) error {
 			Want: gossh.FingerprintSHA256(pinned[0]),
 			Got:  gossh.FingerprintSHA256(key),
 		}
+	}
+	got := gossh.FingerprintSHA256(key)
+	switch {
+	case tr.expected != "" && tr.expected != got:
+		return &HostKeyMismatchError{Host: name, Address: addr, Want: tr.expected, Got: got, FromSite: true}
+	case tr.expected == "" && !tr.acceptNew:
+		return &HostKeyUnknownError{Host: name, Address: addr, Got: got}
+	}
+	if k.readOnly {
+		return nil
 	}
 	k.entries = append(k.entries, knownEntry{name: name, addr: addr, key: key})
 	if err := k.saveLocked(); err != nil {
@@ -199,9 +228,9 @@ func (k *KnownHosts) saveLocked() error {
 
 // callback returns the host key callback for one host; it records the
 // fingerprint of the key it accepted in *fp.
-func (k *KnownHosts) callback(name, addr string, fp *string) gossh.HostKeyCallback {
+func (k *KnownHosts) callback(name, addr string, tr trust, fp *string) gossh.HostKeyCallback {
 	return func(_ string, _ net.Addr, key gossh.PublicKey) error {
-		if err := k.check(name, addr, key); err != nil {
+		if err := k.check(name, addr, key, tr); err != nil {
 			return err
 		}
 		*fp = gossh.FingerprintSHA256(key)
@@ -217,12 +246,18 @@ type HostKeyMismatchError struct {
 	File    string // known-hosts file ("" when kept in memory)
 	Want    string // SHA256 fingerprint of the pinned key
 	Got     string // SHA256 fingerprint of the offered key ("" when the host offered no key of the pinned type)
+	// FromSite: Want is the site file's host_key, not a pinned key.
+	FromSite bool
 }
 
 func (e *HostKeyMismatchError) Error() string {
 	got := e.Got
 	if got == "" {
 		got = "no key of the pinned type"
+	}
+	if e.FromSite {
+		return fmt.Sprintf("host key of %s (%s) is not the one the site file gives: host_key is %s, the host offers %s. "+
+			"Someone may be intercepting the connection: compare with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console before you change host_key", e.Host, e.Address, e.Want, got)
 	}
 	msg := fmt.Sprintf("host key of %s (%s) has changed: pinned %s, the host now offers %s. "+
 		"Either the host was reinstalled, or someone is intercepting the connection", e.Host, e.Address, e.Want, got)
@@ -231,3 +266,23 @@ func (e *HostKeyMismatchError) Error() string {
 	}
 	return msg + fmt.Sprintf(": verify that %s was reinstalled, then connect again", e.Host)
 }
+
+// HostKeyUnknownError is returned on the first connection to a host whose
+// key nobody vouched for: no host_key in the site file, no pinned key, and
+// new keys not accepted (a headless apply without --accept-new-host-keys).
+type HostKeyUnknownError struct {
+	Host    string // site-file name
+	Address string // address:port
+	Got     string // SHA256 fingerprint of the offered key
+}
+
+func (e *HostKeyUnknownError) Error() string {
+	return fmt.Sprintf("host key of %s (%s) is not known yet: it offers %s. Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host's console, "+
+		"then write it under the host as host_key: %s in the site file, or run again with --accept-new-host-keys to trust it on this first connection", e.Host, e.Address, e.Got, e.Got)
+}
+
+// TrustProblem marks the error as one about whom to trust (exit code 4).
+func (e *HostKeyMismatchError) TrustProblem() bool { return true }
+
+// TrustProblem marks the error as one about whom to trust (exit code 4).
+func (e *HostKeyUnknownError) TrustProblem() bool { return true }

@@ -26,6 +26,11 @@ type Options struct {
 	// KnownHosts pins host keys. Nil keeps the pins in memory for the
 	// life of the Host (a reconnect must still present the same key).
 	KnownHosts *KnownHosts
+	// StrictHostKeys refuses, with HostKeyUnknownError, the first
+	// connection to a host whose spec gives no fingerprint (HostKey) and
+	// does not say TrustFirstKey. Off, such a key is pinned on first use.
+	// A headless apply is strict unless --accept-new-host-keys is given.
+	StrictHostKeys bool
 	// Jump, when set, is the host to tunnel through (spec.Jump resolved).
 	Jump *Host
 	// Redact cleans every output line and error message. The spec's

@@ -57,5 +57,5 @@ func (k *KnownHosts) Pin(name, address string, port int, key gossh.PublicKey) er
 	if port == 0 {
 		port = 22
 	}
-	return k.check(name, net.JoinHostPort(address, strconv.Itoa(port)), key)
+	return k.check(name, net.JoinHostPort(address, strconv.Itoa(port)), key, trust{acceptNew: true})
 }
