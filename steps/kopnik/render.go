@@ -1,7 +1,6 @@
 package kopnik
 
 import (
-	"bytes"
 	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/sha256"
@@ -12,7 +11,6 @@ import (
 	"io/fs"
 	"path"
 	"sort"
-	"text/template"
 
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/secrets"
@@ -190,24 +188,9 @@ func shortHash(b []byte) string {
 	return hex.EncodeToString(sum[:])[:12]
 }
 
-// funcs: json quotes a value for JSON, and so for YAML and JavaScript.
-var funcs = template.FuncMap{"json": func(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}}
-
+// render renders a kopnik template through the one loader: json for
+// the JSON and JavaScript configs, compose for the stack, nginx for the
+// vhost (templates/render.go).
 func render(name string, data any) ([]byte, error) {
-	src, err := templates.FS.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("template %s: %w", name, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return nil, fmt.Errorf("render %s: %w", name, err)
-	}
-	return b.Bytes(), nil
+	return templates.Render(name, data, nil)
 }
