@@ -39,6 +39,7 @@ type hostJSON struct {
 	Error      string `json:"error,omitempty"`
 	OS         string `json:"os,omitempty"`
 	MemoryMB   int    `json:"memory_mb,omitempty"`
+	MemFreeMB  int    `json:"memory_free_mb,omitempty"`
 	DiskFreeGB int    `json:"disk_free_gb,omitempty"`
 }
 
@@ -96,7 +97,7 @@ or a monitoring system; --json prints the same for scripts.`,
 					if h.Err != nil {
 						hj.Error = h.Err.Error()
 					} else {
-						hj.OS, hj.MemoryMB, hj.DiskFreeGB = h.Facts.OSPretty, h.Facts.MemoryMB, h.Facts.DiskFreeGB
+						hj.OS, hj.MemoryMB, hj.MemFreeMB, hj.DiskFreeGB = h.Facts.OSPretty, h.Facts.MemoryMB, h.Facts.MemFreeMB, h.Facts.DiskFreeGB
 					}
 					out.Hosts = append(out.Hosts, hj)
 				}
@@ -125,7 +126,7 @@ or a monitoring system; --json prints the same for scripts.`,
 				if h.Err != nil {
 					fmt.Fprintf(a.stdout, "  ✗ %-12s %-16s %-10s unreachable: %v\n", h.Name, h.Address, h.Role, h.Err)
 				} else {
-					fmt.Fprintf(a.stdout, "  ✓ %-12s %-16s %-10s up: %s\n", h.Name, h.Address, h.Role, h.Facts)
+					fmt.Fprintf(a.stdout, "  ✓ %-12s %-16s %-10s up: %s, %d MB RAM free\n", h.Name, h.Address, h.Role, h.Facts, h.Facts.MemFreeMB)
 				}
 			}
 			if len(st.Hosts) == 0 {

@@ -20,6 +20,7 @@ type Facts struct {
 	Arch        string // x86_64, aarch64
 	Cores       int
 	MemoryMB    int
+	MemFreeMB   int // available now (MemAvailable)
 	DiskFreeGB  int // free on /
 	Hostname    string
 	Virtualized bool // CPU has vmx/svm (needed by Proxmox VE)
@@ -34,6 +35,7 @@ echo "pretty=${PRETTY_NAME:-}"
 echo "arch=$(uname -m)"
 echo "cores=$(grep -c ^processor /proc/cpuinfo)"
 echo "mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)"
+echo "mem_avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)"
 echo "disk_kb=$(df -Pk / | awk 'NR==2 {print $4}')"
 echo "hostname=$(hostname)"
 echo "virt=$(grep -Ecm1 '(vmx|svm)' /proc/cpuinfo)"
@@ -70,6 +72,8 @@ func parse(out string) Facts {
 			f.Cores = n
 		case "mem_kb":
 			f.MemoryMB = n / 1024
+		case "mem_avail_kb":
+			f.MemFreeMB = n / 1024
 		case "disk_kb":
 			f.DiskFreeGB = n / 1024 / 1024
 		case "hostname":
