@@ -27,7 +27,7 @@ import (
 // with nothing changed adds almost nothing (restic's figure printed).
 //
 // The repository host is a lab node of its own whose sshd takes any key
-// for the backup user (AuthorizedKeysCommand): it stands in for the user
+// for its backup user (AuthorizedKeysCommand): it stands in for the user
 // authorizing the nodes' keys on their backup server, which this test
 // cannot show.
 func TestBackupRestoreOntoAFreshLab(t *testing.T) {
@@ -47,10 +47,10 @@ func TestBackupRestoreOntoAFreshLab(t *testing.T) {
 	bk := labtest.Start(t, 1, lab.ImageDocker)
 	bh := bk.Dial(t, 0)
 	if _, err := bh.Run(ctx, `set -e
-useradd --system --create-home --shell /bin/sh backup
-mkdir -p /srv/backup && chown backup: /srv/backup
+useradd --system --create-home --shell /bin/sh offsite
+mkdir -p /srv/backup && chown offsite: /srv/backup
 printf '#!/bin/sh\necho "$1 $2"\n' > /usr/local/bin/anykey && chmod 755 /usr/local/bin/anykey
-printf 'Match User backup\n\tAuthorizedKeysCommand /usr/local/bin/anykey %%t %%k\n\tAuthorizedKeysCommandUser nobody\n' > /etc/ssh/sshd_config.d/backup.conf
+printf 'Match User offsite\n\tAuthorizedKeysCommand /usr/local/bin/anykey %%t %%k\n\tAuthorizedKeysCommandUser nobody\n' > /etc/ssh/sshd_config.d/backup.conf
 sshd -t && systemctl reload ssh`, host.RunOpts{Sudo: true}); err != nil {
 		t.Fatalf("set up the repository host: %v", err)
 	}
@@ -71,7 +71,7 @@ components:
   redis: {}
 backup:
   repositories:
-    - {name: offsite, url: "sftp:backup@%s:/srv/backup/bk"}
+    - {name: offsite, url: "sftp:offsite@%s:/srv/backup/bk"}
 `, network, subnet, repoIP)
 	sess := openLabSite(t, sitePath, siteYAML)
 	// The lab's network first, so the repository host can join it.
