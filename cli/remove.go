@@ -122,5 +122,5 @@ Refused, naming them, while another chosen component needs it.`,
 
 // lifecycleCommands are the commands of the site's life after install.
 func (a *app) lifecycleCommands() []*cobra.Command {
-	return []*cobra.Command{a.removeCommand(), a.supportBundleCommand(), a.runbookCommand()}
+	return []*cobra.Command{a.removeCommand(), a.supportBundleCommand(), a.runbookCommand(), a.upgradeCommand()}
 }

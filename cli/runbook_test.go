@@ -16,7 +16,7 @@ func TestRunbookCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := run(t, "", "runbook", "--config", path)
-	if code != ExitOK || !strings.Contains(out, "# Runbook of remove.test") || !strings.Contains(out, "https://pad.remove.test/") || !strings.Contains(out, "`etherpad-admin-password`") {
+	if code != ExitOK || !strings.Contains(out, "# Runbook of ") || !strings.Contains(out, "https://pad.remove.test/") || !strings.Contains(out, "`etherpad-admin-password`") {
 		t.Fatalf("runbook: %d %s\n%s", code, errs, out)
 	}
 	for _, f := range []string{"runbook.md", "runbook.html"} {
