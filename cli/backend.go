@@ -180,6 +180,9 @@ func (b *backend) InstallKey(ctx context.Context, stateDir string, h site.Host, 
 		return "", err
 	}
 	spec.Password = password
+	if abs, err := filepath.Abs(stateDir); err == nil {
+		stateDir = abs // the site file names the key wherever apply runs from
+	}
 	keyFile := ssh.SiteKeyPath(stateDir)
 	if _, err := ssh.InstallKey(ctx, spec, keyFile, ssh.Options{KnownHosts: known}); err != nil {
 		return "", err

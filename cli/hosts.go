@@ -106,6 +106,9 @@ func (a *app) addKey(ctx context.Context, name, hostKey string, keep bool) error
 	}
 
 	keyFile := ssh.SiteKeyPath(s.StateDir)
+	if abs, err := filepath.Abs(keyFile); err == nil {
+		keyFile = abs // the site file names the key wherever apply runs from
+	}
 	if _, err := os.Stat(keyFile); err == nil && !keep {
 		// Run again: when the site's key logs in already, there is
 		// nothing to ask and nothing to add.

@@ -57,9 +57,17 @@ func (d *draft) startAdvanced() {
 	}
 	if d.hasVMs() && cur.Network != nil && cur.Proxmox != nil {
 		a.lan, a.vpn = cur.Network.LAN, cur.Network.VPN
-		for _, vm := range cur.Proxmox.VMs {
+		// An address left empty is the default, which follows the LAN.
+		probe := *cur
+		probe.Proxmox = &site.Proxmox{Storage: cur.Proxmox.Storage}
+		probe.ApplyDefaults()
+		for i, vm := range cur.Proxmox.VMs {
 			a.vmSize = append(a.vmSize, sizeText(vm))
-			a.vmAddr = append(a.vmAddr, vm.Address)
+			addr := vm.Address
+			if i < len(probe.Proxmox.VMs) && addr == probe.Proxmox.VMs[i].Address {
+				addr = ""
+			}
+			a.vmAddr = append(a.vmAddr, addr)
 		}
 	}
 	d.adv = a
@@ -104,12 +112,9 @@ func (d *draft) applyAdvanced(s *site.Site) {
 	}
 	// The VMs: the defaults for this network, with the answers applied;
 	// written out only when an answer differs.
-	probe := *s
-	probe.Proxmox = nil
-	if s.Proxmox != nil {
-		px := *s.Proxmox
-		px.VMs = nil
-		probe.Proxmox = &px
+	probe := detached(s)
+	if probe.Proxmox != nil {
+		probe.Proxmox.VMs = nil
 	}
 	probe.ApplyDefaults()
 	vms := append([]site.VM(nil), probe.Proxmox.VMs...)
@@ -120,7 +125,7 @@ func (d *draft) applyAdvanced(s *site.Site) {
 				vms[i].Cores, vms[i].MemoryMB, vms[i].DiskGB, changed = c, m, g, true
 			}
 		}
-		if i < len(a.vmAddr) && a.vmAddr[i] != vms[i].Address {
+		if i < len(a.vmAddr) && a.vmAddr[i] != "" && a.vmAddr[i] != vms[i].Address {
 			vms[i].Address, changed = a.vmAddr[i], true
 		}
 	}
@@ -154,6 +159,23 @@ func (d *draft) keepHostAnswers() {
 		}
 		h.Labels = l
 	}
+}
+
+// detached is a copy of s that ApplyDefaults can fill without writing
+// into s: its hosts, network and VMs are copies.
+func detached(s *site.Site) *site.Site {
+	c := *s
+	c.Hosts = append([]site.Host(nil), s.Hosts...)
+	if s.Network != nil {
+		n := *s.Network
+		c.Network = &n
+	}
+	if s.Proxmox != nil {
+		px := *s.Proxmox
+		px.VMs = append([]site.VM(nil), s.Proxmox.VMs...)
+		c.Proxmox = &px
+	}
+	return &c
 }
 
 // nonDefaults lists, one line each, every advanced answer that is not the
@@ -260,7 +282,7 @@ func parseLabels(v string) (map[string]string, error) {
 }
 
 func sizeText(vm site.VM) string {
-	return fmt.Sprintf("%d cores, %d MB, %d GB", vm.Cores, vm.MemoryMB, vm.DiskGB)
+	return fmt.Sprintf("%s, %d MB, %d GB", plural(vm.Cores, "core"), vm.MemoryMB, vm.DiskGB)
 }
 
 var numberRE = regexp.MustCompile(`[0-9]+`)
@@ -332,6 +354,9 @@ func (d *draft) checkVMSize(i int) func(string) error {
 
 func (d *draft) checkVMAddr(i int) func(string) error {
 	return func(v string) error {
+		if v == "" {
+			return nil // the default, inside whatever LAN is chosen
+		}
 		return fieldOf(d.candidate(func(s *site.Site) { s.Proxmox.VMs[i].Address = v }), fmt.Sprintf("proxmox.vms[%d].address", i))
 	}
 }

@@ -101,4 +101,21 @@ func TestAdvancedVMsAndNetwork(t *testing.T) {
 	if err := be.Validate(dr.withDefaults()); err != nil {
 		t.Errorf("validate: %v", err)
 	}
+
+	// Another LAN: the addresses left empty follow it.
+	if err := dr.checkLAN("10.30.0.0/24"); err != nil {
+		t.Fatal(err)
+	}
+	dr.adv.lan = "10.30.0.0/24"
+	s = dr.withDefaults()
+	if a := s.Proxmox.VMs[0].Address; !strings.HasPrefix(a, "10.30.0.") {
+		t.Errorf("the first VM is at %s, not on the new LAN", a)
+	}
+	if err := be.Validate(s); err != nil {
+		t.Errorf("validate with the new LAN: %v", err)
+	}
+	nd = strings.Join(dr.nonDefaults(), "; ")
+	if !strings.Contains(nd, "LAN 10.30.0.0/24") || strings.Contains(nd, " at ") {
+		t.Errorf("non-defaults: %s", nd)
+	}
 }

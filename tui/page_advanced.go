@@ -86,7 +86,7 @@ func (p *advancedPage) enter(w *wizard) tea.Cmd {
 			}
 			vmFields = append(vmFields,
 				input(vm.Name+": size", "cores, memory MB, disk GB; default: "+sizeText(vm), &a.vmSize[i], d.checkVMSize(i)),
-				input(vm.Name+": address", "on the LAN, with its prefix; default: "+vm.Address, &a.vmAddr[i], d.checkVMAddr(i)),
+				input(vm.Name+": address", "on the LAN, with its prefix; empty: the default ("+vm.Address+" on the default LAN)", &a.vmAddr[i], d.checkVMAddr(i)),
 			)
 		}
 		groups = append(groups, huh.NewGroup(vmFields...).Title("Virtual machines").WithHideFunc(hide))

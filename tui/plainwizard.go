@@ -290,7 +290,7 @@ func (w *plainWizard) advanced() error {
 		if a.vmSize[i], err = p.ask(vm.Name+": size (cores, memory MB, disk GB)", a.vmSize[i], d.checkVMSize(i)); err != nil {
 			return err
 		}
-		if a.vmAddr[i], err = p.ask(vm.Name+": address", a.vmAddr[i], d.checkVMAddr(i)); err != nil {
+		if a.vmAddr[i], err = p.ask(vm.Name+": address (empty: "+vm.Address+", following the LAN)", a.vmAddr[i], d.checkVMAddr(i)); err != nil {
 			return err
 		}
 	}
