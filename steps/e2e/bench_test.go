@@ -82,12 +82,8 @@ func (t timedHost) ReadFile(ctx context.Context, p string) ([]byte, error) {
 func BenchmarkKopnikLab(b *testing.B) {
 	needDocker(b)
 	ctx := context.Background()
-	server := gitRepo(b, map[string]string{"package.json": `{"name": "s", "version": "1.0.0", "scripts": {"start": "node server.js"}}`, "server.js": fakeServer})
-	client := gitRepo(b, map[string]string{
-		"package.json":          `{"name": "c", "version": "1.0.0", "scripts": {"build": "node build.js"}}`,
-		"build.js":              `require("fs").mkdirSync("dist", {recursive: true}); require("fs").writeFileSync("dist/index.html", "ok\n");`,
-		".crossbar/config.json": crossbarConfig,
-	})
+	server := gitRepo(b, fakeServerFiles)
+	client := gitRepo(b, fakeClientFiles)
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		sitePath := filepath.Join(dir, "site.yaml")
@@ -99,7 +95,7 @@ lab: {nodes: 2, network: cs-bench-%d, image: docker}
 prepare: {node: distro}
 components:
   kopnik:
-    options: {server_repo: %s, client_repo: %s}
+    options: {server_repo: %s, server_ref: master, client_repo: %s, client_ref: master}
 `, os.Getpid()%100000, server, client)), 0o600)
 		clock := &busyClock{}
 		timed := func(known string, redact func(string) string) (engine.Dialer, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/ssh"
 )
 
@@ -26,7 +27,11 @@ func gitRepo(t testing.TB, files map[string]string) string {
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if strings.Contains(name, "/bin/") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,18 +43,6 @@ func gitRepo(t testing.TB, files map[string]string) string {
 	return dir
 }
 
-const fakeServer = `const http = require("http");
-http.createServer((req, res) => {
-  res.setHeader("Content-Type", "application/json");
-  res.end(JSON.stringify({kpServer: "fake", path: req.url}));
-}).listen(80, () => console.log("fake kp-server on :80"));
-`
-
-const crossbarConfig = `{"version": 2, "workers": [{"type": "router",
- "realms": [{"name": "kopa", "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix", "allow": {"call": true, "register": true, "publish": true, "subscribe": true}}]}]}],
- "transports": [{"type": "web", "endpoint": {"type": "tcp", "port": 8080}, "paths": {"ws": {"type": "websocket", "auth": {"anonymous": {"type": "static", "role": "anonymous"}}}}}]}]}
-`
-
 func needDocker(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -59,23 +52,20 @@ func needDocker(t testing.TB) {
 	}
 }
 
-// TestKopnikOnTwoLabHosts: a fresh apply converges and serves the client,
-// the API and the websocket through nginx; Postgres has the seed's
-// settings; services sit on the nodes their labels say; a second apply
-// changes nothing.
+// TestKopnikOnTwoLabHosts: a fresh apply of the fixtures shaped like
+// kp-server and kp-client (kopnik_fixtures_test.go) converges: nginx serves
+// the client built for the site's own domain, the websocket, uploads and
+// downloads; the server logged in to Crossbar with the ticket of its
+// generated config (the authenticator read it by NODE_ENV at
+// ../../kp-sequelizejs/cfg and imported psycopg2cffi), found its schema
+// initialised and the relay accepting its sender; Postgres has the seed's
+// settings; a second apply changes nothing.
 func TestKopnikOnTwoLabHosts(t *testing.T) {
 	needDocker(t)
 	t.Parallel()
 	ctx := context.Background()
-	server := gitRepo(t, map[string]string{
-		"package.json": `{"name": "kp-server-fake", "version": "1.0.0", "scripts": {"start": "node server.js"}}`,
-		"server.js":    fakeServer,
-	})
-	client := gitRepo(t, map[string]string{
-		"package.json":          `{"name": "kp-client-fake", "version": "1.0.0", "scripts": {"build": "node build.js"}}`,
-		"build.js":              `require("fs").mkdirSync("dist", {recursive: true}); require("fs").writeFileSync("dist/index.html", "<h1>kopnik client built</h1>\n");`,
-		".crossbar/config.json": crossbarConfig,
-	})
+	server := gitRepo(t, fakeServerFiles)
+	client := gitRepo(t, fakeClientFiles)
 	dir := t.TempDir()
 	network := fmt.Sprintf("cs-e2e-%d", os.Getpid()%100000)
 	sitePath := filepath.Join(dir, "site.yaml")
@@ -87,7 +77,7 @@ lab: {nodes: 2, network: %s, image: docker}
 prepare: {node: distro}
 components:
   kopnik:
-    options: {server_repo: %s, client_repo: %s}
+    options: {server_repo: %s, server_ref: master, client_repo: %s, client_ref: master}
 `, network, server, client)
 	sess := openLabSite(t, sitePath, siteYAML)
 	// The first apply is killed with -9 twice on its way: once its journal
@@ -108,6 +98,19 @@ components:
 		t.Fatal(err)
 	}
 	run := func(cmd string) (string, error) { return mgr.Run(ctx, cmd, host.RunOpts{}) }
+	// The node trusts this machine's extra CAs (a TLS-inspecting proxy's),
+	// as npm, apt and pulls inside it need.
+	cas, _ := filepath.Glob(lab.ExtraCADir + "/*.crt")
+	for _, ca := range cas {
+		pem, _ := os.ReadFile(ca)
+		body := strings.Fields(strings.TrimSpace(string(pem)))
+		if len(body) < 3 {
+			continue
+		}
+		if _, err := run("grep -qF " + host.Quote(body[len(body)-3]) + " /etc/ssl/certs/ca-certificates.crt"); err != nil {
+			t.Errorf("lab-1 does not trust %s: its system bundle lacks it", ca)
+		}
+	}
 	// Wait for the services to answer through nginx.
 	curl := func(args string) string {
 		var out string
@@ -123,15 +126,80 @@ components:
 		t.Fatalf("curl %s: %q %v\n%s", args, out, err, ps)
 		return ""
 	}
-	if out := curl("https://127.0.0.1/"); !strings.Contains(out, "kopnik client built") {
-		t.Errorf("/ does not serve the built client: %q", out)
+	if out := curl("https://127.0.0.1/"); !strings.Contains(out, "kopnik client built") || !strings.Contains(out, "wss://kopnik.test:443/ws") {
+		t.Errorf("/ does not serve the client built for the site's domain: %q", out)
 	}
-	if out := curl("https://127.0.0.1/api/hello"); !strings.Contains(out, `"path":"/api/hello"`) {
-		t.Errorf("/api does not reach the node server: %q", out)
+	if out := curl("-o /dev/null -w '%{http_code}' https://127.0.0.1/api/hello"); out != "404" {
+		t.Errorf("/api answers %q; this kp-server version has no HTTP API, so 404", out)
+	}
+	up := curl("--data-binary 'hello kopnik' 'https://127.0.0.1/upload?name=hello.txt'")
+	if !strings.Contains(up, `"path":"upload/`) {
+		t.Errorf("upload through nginx: %q", up)
+	} else if path := up[strings.Index(up, "upload/"):strings.LastIndex(up, `"`)]; curl("'https://127.0.0.1/download?path="+path+"'") != "hello kopnik" {
+		t.Errorf("download of %s through nginx does not give the uploaded file", path)
+	}
+	// The server's WAMP procedure, called as a browser would (anonymous):
+	// it registered as role server, sees its tables and the relay.
+	call := `
+from autobahn.twisted.wamp import ApplicationSession, ApplicationRunner
+from twisted.internet.defer import inlineCallbacks
+class S(ApplicationSession):
+    @inlineCallbacks
+    def onJoin(self, details):
+        r = yield self.call("ru.kopa.fixture.ping")
+        print("RESULT", r, flush=True)
+        self.leave()
+    def onDisconnect(self):
+        from twisted.internet import reactor
+        reactor.stop()
+ApplicationRunner("ws://127.0.0.1:8080/ws", "kopa").run(S)
+`
+	var ping string
+	for i := 0; i < 60 && !strings.Contains(ping, "RESULT"); i++ {
+		ping, _ = run("docker exec $(docker ps -q -f name=kopnik_crossbar | head -n1) timeout 20 python3 -c " + host.Quote(call) + " 2>&1 || true")
+		if !strings.Contains(ping, "RESULT") {
+			time.Sleep(3 * time.Second)
+		}
+	}
+	for _, want := range []string{"Kopnik", "Zemla", "'mail': '250", "noreply@kopnik.test"} {
+		if !strings.Contains(ping, want) {
+			logs, _ := run("docker service logs --tail 30 kopnik_node 2>&1; docker service logs --tail 30 kopnik_crossbar 2>&1")
+			t.Errorf("the server's WAMP procedure answers without %q: %q\n%s", want, ping, logs)
+			break
+		}
 	}
 	ws := curl(`--http1.1 -i -o - --max-time 3 -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Protocol: wamp.2.json' https://127.0.0.1/ws || true`) // an open websocket ends by the time limit
 	if !strings.Contains(ws, "101 Switching Protocols") {
 		t.Errorf("/ws did not upgrade to a websocket: %q", ws)
+	}
+	// A user's ticket login: the Python 2 authenticator checks the bcrypt
+	// hash in "Kopnik" through psycopg2cffi on the image's Python 3.
+	hash, err := run("docker exec $(docker ps -q -f name=kopnik_crossbar | head -n1) python3 -c " + host.Quote("import bcrypt; print(bcrypt.hashpw(b'secret', bcrypt.gensalt()).decode())"))
+	if err != nil {
+		t.Errorf("bcrypt in the crossbar image: %v", err)
+	}
+	insert := fmt.Sprintf(`INSERT INTO "Kopnik" (email, password, rolee) VALUES ('u@kopnik.test', '%s', 'kopnik')`, strings.TrimSpace(hash))
+	if _, err := run("docker exec $(docker ps -q -f name=kopnik_db | head -n1) psql -U kopnik -d kopnik -c " + host.Quote(insert)); err != nil {
+		t.Errorf("add a user: %v", err)
+	}
+	login := `
+from autobahn.twisted.wamp import ApplicationSession, ApplicationRunner
+class S(ApplicationSession):
+    def onConnect(self):
+        self.join("kopa", ["ticket"], "u@kopnik.test")
+    def onChallenge(self, challenge):
+        return "secret"
+    def onJoin(self, details):
+        print("ROLE", details.authrole, flush=True)
+        self.leave()
+    def onDisconnect(self):
+        from twisted.internet import reactor
+        reactor.stop()
+ApplicationRunner("ws://127.0.0.1:8080/ws", "kopa").run(S)
+`
+	if out, _ := run("docker exec $(docker ps -q -f name=kopnik_crossbar | head -n1) timeout 20 python3 -c " + host.Quote(login) + " 2>&1 || true"); !strings.Contains(out, "ROLE kopnik") {
+		logs, _ := run("docker service logs --tail 30 kopnik_crossbar 2>&1")
+		t.Errorf("a user's ticket login: %q\n%s", out, logs)
 	}
 	if out := curl("-o /dev/null -w '%{http_code}' http://127.0.0.1/"); !strings.Contains(out, "301") {
 		t.Errorf("http is not redirected to https: %q", out)
@@ -140,7 +208,7 @@ components:
 	if err != nil || strings.TrimSpace(maxConn) != "1000" {
 		t.Errorf("max_connections: %q %v", maxConn, err)
 	}
-	for svc, node := range map[string]string{"db": "lab-1", "nginx": "lab-1", "smtp": "lab-2"} {
+	for svc, node := range map[string]string{"db": "lab-1", "nginx": "lab-1", "smtp": "lab-1", "files": "lab-1"} {
 		out, err := run("docker service ps kopnik_" + svc + " --filter desired-state=running --format '{{.Node}}'")
 		if err != nil || strings.TrimSpace(out) != node {
 			t.Errorf("kopnik_%s runs on %q, want %s (%v)", svc, out, node, err)
@@ -194,7 +262,7 @@ components:
 	if _, err := run(psql + host.Quote("CREATE TABLE IF NOT EXISTS keep (v text); INSERT INTO keep VALUES ('before the kill')")); err != nil {
 		t.Fatalf("write a row: %v", err)
 	}
-	changed := strings.Replace(siteYAML, "options: {", "options: {visualizer_port: 8091, ", 1)
+	changed := strings.Replace(siteYAML, "options: {", "options: {visualizer: true, visualizer_port: 8091, ", 1)
 	os.WriteFile(sitePath, []byte(changed), 0o600)
 	// Killed once its journal shows the stack's redeploy began.
 	killApplyAt(t, sitePath, kopnikDeploy)
@@ -213,8 +281,8 @@ components:
 	}
 	mgr2, _ := sess2.Hosts.Get(ctx, "lab-1")
 	services, _ := mgr2.Run(ctx, "docker service ls --format '{{.Name}}' | grep ^kopnik_", host.RunOpts{})
-	if n := len(strings.Fields(services)); n != 6 {
-		t.Errorf("want the 6 kopnik services once each, got %d: %s", n, services)
+	if n := len(strings.Fields(services)); n != 8 {
+		t.Errorf("want the 8 kopnik services (the visualizer and its socket proxy turned on) once each, got %d: %s", n, services)
 	}
 	var row string
 	for i := 0; i < 60; i++ {
@@ -267,13 +335,14 @@ components:
 		t.Errorf("the added redis does not answer: %q", pong)
 	}
 
+	// The visualizer, turned on, is behind nginx with a password.
 	var code string
-	for i := 0; i < 60 && code != "200"; i++ {
-		code, _ = mgr2.Run(ctx, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8091/ || true", host.RunOpts{})
+	for i := 0; i < 60 && code != "401"; i++ {
+		code, _ = mgr2.Run(ctx, "curl -sk -o /dev/null -w '%{http_code}' https://127.0.0.1:8091/ || true", host.RunOpts{})
 		time.Sleep(2 * time.Second)
 	}
-	if code != "200" {
-		t.Errorf("the changed option did not reach the stack: visualizer on 8091 answers %q", code)
+	if code != "401" {
+		t.Errorf("the changed option did not reach the stack: the visualizer on 8091 answers %q, want 401 without its password", code)
 	}
 }
 
