@@ -75,7 +75,6 @@ components:
 	volumes := "docker volume ls -q --filter label=com.docker.stack.namespace=redis"
 
 	eventually("redis write", redis("set keep kept"), "OK")
-	sess.Close()
 
 	// Remove: the stack goes, the volume stays, the site file forgets it.
 	start := time.Now()
