@@ -78,7 +78,7 @@ func CheckKeyFile(path string) *FieldError {
 	p := ExpandHome(path)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &FieldError{Problem: fmt.Sprintf("%s does not exist", path), Fix: "give the right path; with only the host's password, log in with \"I only have a password\" in the wizard or run `collabstack hosts add-key HOST`, and collabstack makes and installs a key"}
+		return &FieldError{Problem: fmt.Sprintf("%s does not exist", path), Fix: "give the right path; with only the host's password, choose \"I only have a password\" in the wizard or run `collabstack hosts add-key HOST`: collabstack makes a key and installs it"}
 	}
 	if err != nil {
 		return &FieldError{Problem: fmt.Sprintf("cannot read %s: %v", path, err), Fix: "check the file's permissions"}

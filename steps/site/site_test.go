@@ -181,7 +181,7 @@ func TestLoadResolvesStateDir(t *testing.T) {
 }
 
 func TestCheckKeyFile(t *testing.T) {
-	if e := CheckKeyFile("/nonexistent/key"); e == nil || !strings.Contains(e.Fix, "ssh-keygen") {
+	if e := CheckKeyFile("/nonexistent/key"); e == nil || !strings.Contains(e.Fix, "hosts add-key") {
 		t.Errorf("missing key: %v", e)
 	}
 	p := filepath.Join(t.TempDir(), "k.pub")
