@@ -22,6 +22,7 @@ import (
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/standby"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -95,6 +96,10 @@ func PlanRemove(s *site.Site, c *apps.Catalog, comp string) (*Removal, error) {
 		if n != comp && !slices.Contains(remaining, n) {
 			r.Orphans = append(r.Orphans, n)
 		}
+	}
+	if comp == kopnik.Component {
+		// Its standby's stack (a hot copy of its database) goes with it.
+		r.Orphans = append(r.Orphans, standby.Stack)
 	}
 	if a, ok := c.Get(comp); ok && a.Database != nil {
 		d := *a.Database

@@ -161,3 +161,11 @@ func TestDropSQL(t *testing.T) {
 		t.Error("an engine without drop SQL")
 	}
 }
+
+// kopnik takes its standby's stack with it.
+func TestRemoveKopnikTakesItsStandby(t *testing.T) {
+	r, err := PlanRemove(siteWith(t, "kopnik", "adminer"), catalog(t), "kopnik")
+	if err != nil || !slices.Equal(r.Orphans, []string{"kopnik-standby"}) || !r.InSite {
+		t.Errorf("%+v %v", r, err)
+	}
+}
