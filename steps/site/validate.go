@@ -452,7 +452,7 @@ func (s *Site) validateACME(es *Errors) {
 		}
 	}
 	if s.TLS.ACMECA != "" {
-		data, err := os.ReadFile(ExpandHome(s.TLS.ACMECA))
+		data, err := readSmallFile(ExpandHome(s.TLS.ACMECA))
 		if err != nil {
 			es.add("tls.acme_ca", "give the path of a PEM file on this machine", "cannot read %s: %v", Show(s.TLS.ACMECA), errors.Unwrap(err))
 		} else if p := x509.NewCertPool(); !p.AppendCertsFromPEM(data) {
@@ -489,4 +489,17 @@ func (s *Site) validateLab(es *Errors) {
 			es.add("lab.image", e.Fix, "%s", e.Problem)
 		}
 	}
+}
+
+// readSmallFile reads a regular file of at most 1 MB: a device, a FIFO or
+// a huge file named in the site file must not block or exhaust validation.
+func readSmallFile(p string) ([]byte, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() || st.Size() > 1<<20 {
+		return nil, &os.PathError{Op: "read", Path: p, Err: errors.New("not a regular file of at most 1 MB")}
+	}
+	return os.ReadFile(p)
 }
