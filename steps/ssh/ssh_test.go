@@ -646,7 +646,7 @@ func TestDialErrors(t *testing.T) {
 
 	spec = s.Spec("box")
 	spec.KeyFile = filepath.Join(t.TempDir(), "nope")
-	check("missing key", spec, spec.KeyFile, "does not exist", "ssh-keygen")
+	check("missing key", spec, spec.KeyFile, "does not exist", "hosts add-key")
 
 	spec = s.Spec("box")
 	spec.KeyFile = s.KeyFile + ".pub"
