@@ -1,6 +1,10 @@
 package tui
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -117,5 +121,48 @@ func TestAdvancedVMsAndNetwork(t *testing.T) {
 	nd = strings.Join(dr.nonDefaults(), "; ")
 	if !strings.Contains(nd, "LAN 10.30.0.0/24") || strings.Contains(nd, " at ") {
 		t.Errorf("non-defaults: %s", nd)
+	}
+}
+
+// The plain wizard asks the same advanced questions, line by line, with
+// the defaults in brackets and the site validation's errors.
+func TestPlainWizardAdvanced(t *testing.T) {
+	dir := t.TempDir()
+	key := writeKey(t, dir)
+	path := filepath.Join(dir, "site.yaml")
+	be := NewFakeBackend()
+	script := strings.Join([]string{
+		"2", "", "", "10.0.0.30", "", "", "1", key, "y", "y", "n",
+		"example.org", "admin@example.org", "1", "nextcloud",
+		"y",                 // change the advanced settings
+		"2",                 // a registry mirror
+		"bad mirror",        // refused
+		"registry.lan:5000", // the mirror
+		"",                  // main: no jump host
+		"role=infra, gpu=yes",
+		"2", // write the site file only
+	}, "\n") + "\n"
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { w.WriteString(script); w.Close() }()
+	var out bytes.Buffer
+	if _, err := RunWizard(context.Background(), Options{Backend: be, SitePath: path, In: r, Out: &out, Plain: true}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{"main: node labels (key=value, comma-separated) [role=infra]", "is not a registry address",
+		"Advanced:   images from mirror registry.lan:5000; main labelled gpu=yes, role=infra"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("transcript lacks %q:\n%s", want, out.String())
+		}
+	}
+	s, err := site.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Images.Mirror != "registry.lan:5000" || s.Hosts[0].Labels["gpu"] != "yes" {
+		t.Errorf("site: images %+v, labels %v", s.Images, s.Hosts[0].Labels)
 	}
 }
