@@ -2,6 +2,7 @@ package tui
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -78,7 +79,8 @@ func TestEveryTopologyCompletes(t *testing.T) {
 		d.topology = top.Name
 		d.domain, d.email, d.tls = "example.org", "admin@example.org", site.TLSLetsEncrypt
 		for _, r := range top.Required {
-			d.hosts = append(d.hosts, &hostDraft{Host: hostOf(d.nextName(r), r, "10.0.0.1", "~/.ssh/id_ed25519", nil)})
+			addr := "10.0.0." + strconv.Itoa(len(d.hosts)+1) // every host its own address
+			d.hosts = append(d.hosts, &hostDraft{Host: hostOf(d.nextName(r), r, addr, "~/.ssh/id_ed25519", nil)})
 		}
 		if err := be.Validate(d.withDefaults()); err != nil {
 			t.Errorf("%s: %v", top.Name, err)
