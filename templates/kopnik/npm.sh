@@ -33,7 +33,18 @@ todo "run '$cmd' for $what in $image"
 ca=/etc/ssl/certs/ca-certificates.crt
 set -- --rm --user "$uid:$uid" -e HOME=/tmp -v "$dir:/src" -w /src
 if [ -f "$ca" ]; then
-	set -- "$@" -v "$ca:/etc/collabstack-ca.crt:ro" -e NODE_EXTRA_CA_CERTS=/etc/collabstack-ca.crt -e GIT_SSL_CAINFO=/etc/collabstack-ca.crt
+	# git takes the whole bundle as its only CA file.
+	set -- "$@" -v "$ca:/etc/collabstack-ca.crt:ro" -e GIT_SSL_CAINFO=/etc/collabstack-ca.crt
+fi
+# Node adds NODE_EXTRA_CA_CERTS to its own roots, and old Node (7.x)
+# ignores the whole file when one of them is already there: only the
+# host's own extra CAs.
+extra=$(mktemp)
+trap 'rm -f "$extra"' EXIT
+chmod 644 "$extra"
+find /usr/local/share/ca-certificates -name '*.crt' -type f -exec cat {} + > "$extra" 2>/dev/null || true
+if [ -s "$extra" ]; then
+	set -- "$@" -v "$extra:/etc/collabstack-extra-ca.crt:ro" -e NODE_EXTRA_CA_CERTS=/etc/collabstack-extra-ca.crt
 fi
 docker image inspect --format ok "$image" >/dev/null 2>&1 || docker pull -q "$image"
 rm -f "$marker"
