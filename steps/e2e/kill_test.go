@@ -90,8 +90,20 @@ func killApplyAt(t *testing.T, sitePath, prefix string) *journal.Run {
 	}
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
-		if _, id := changing(); id != "" {
+		run, id := changing()
+		if id != "" {
 			break
+		}
+		// A run whose step of that kind failed or was blocked will not
+		// begin it: say so now rather than at the deadline.
+		if run != nil {
+			for sid, r := range run.Steps {
+				if strings.HasPrefix(sid, prefix) && (r.Status == journal.StatusFailed || r.Status == journal.StatusBlocked) {
+					cmd.Process.Kill()
+					<-exited
+					t.Fatalf("collabstack apply will not change %s: it is %s (%s); failed before it: %v\n%s", sid, r.Status, r.Error, failedSteps(run), tail(out.String(), 30))
+				}
+			}
 		}
 		select {
 		case err := <-exited:
@@ -132,6 +144,14 @@ func reopen(t *testing.T, sitePath string) *install.Session {
 	}
 	t.Cleanup(func() { sess.Close() })
 	return sess
+}
+
+func failedSteps(run *journal.Run) []string {
+	var out []string
+	for _, r := range run.Failed {
+		out = append(out, r.Step+": "+r.Error)
+	}
+	return out
 }
 
 func tail(s string, n int) string {
