@@ -17,6 +17,7 @@ import (
 	"github.com/collabstack/collabstack/steps/backup"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
+	"github.com/collabstack/collabstack/steps/firewall"
 	"github.com/collabstack/collabstack/steps/images"
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/lab"
@@ -70,6 +71,9 @@ func Build(s *site.Site) (*engine.Plan, error) {
 				return nil, err
 			}
 			if err := p.Add(images.Steps(s, filepath.Dir(s.StateDir), h.Name, prepare.ID("docker", h.Name))...); err != nil {
+				return nil, err
+			}
+			if err := p.Add(firewall.Steps(s, swarmHosts(hosts), h.Name, firewall.Options{}, prepare.ID("docker", h.Name))...); err != nil {
 				return nil, err
 			}
 		}
