@@ -162,15 +162,24 @@ func ensureNode(ctx context.Context, d *docker, o Options, r recipe, i int) (*No
 	if _, err := d.run(ctx, "start", name); err != nil {
 		return nil, engine.WithHint(fmt.Errorf("start lab node %s: %w", NodeName(i), err), "see `docker logs %s`", name)
 	}
-	if len(extraCAs()) > 0 {
-		// Its temporary file goes to /var/tmp: the node is booting, and
-		// systemd-tmpfiles empties /tmp at boot (tmp.conf "D /tmp"),
-		// which raced it away ("cannot open /tmp/ca-certificates.tmp.*").
-		if _, err := d.run(ctx, "exec", "-e", "TMPDIR=/var/tmp", name, "update-ca-certificates"); err != nil {
-			return nil, fmt.Errorf("trust this machine's CA certificates in lab node %s: %w", NodeName(i), err)
-		}
-	}
 	return nodeState(ctx, d, o, i)
+}
+
+// trustExtraCAs adds this machine's extra CAs (copied in with the node's
+// files) to the node's system bundle, once. It runs when the node has
+// booted: run while systemd was still starting, update-ca-certificates
+// was killed (exit 137), and systemd-tmpfiles empties /tmp at boot
+// (tmp.conf "D /tmp"), which raced its temporary file away.
+func trustExtraCAs(ctx context.Context, d *docker, o Options, i int) error {
+	if len(extraCAs()) == 0 {
+		return nil
+	}
+	const done = "/var/lib/collabstack/lab-extra-cas-trusted"
+	if _, err := d.run(ctx, "exec", "-e", "TMPDIR=/var/tmp", containerName(o.Network, i), "sh", "-c",
+		"test -e "+done+" || { update-ca-certificates >/dev/null && mkdir -p /var/lib/collabstack && touch "+done+"; }"); err != nil {
+		return fmt.Errorf("trust this machine's CA certificates in lab node %s: %w", NodeName(i), err)
+	}
+	return nil
 }
 
 // nodeFiles is a tar of what makes a node itself: its host key and our key.
@@ -281,15 +290,31 @@ func orUnknown(s string) string {
 func waitReady(ctx context.Context, d *docker, o Options, i int, limit time.Duration) (*Node, error) {
 	deadline := time.Now().Add(limit)
 	last := ""
+	restarts := 0
 	for {
 		ok, why, err := nodeReady(ctx, d, o, i)
 		if err != nil {
 			return nil, err
 		}
+		if why == "not running" && restarts < 3 {
+			// systemd in a node has been seen to exit at once (255)
+			// while the machine was very busy; a second start boots.
+			restarts++
+			name := containerName(o.Network, i)
+			code, _ := d.run(ctx, "inspect", "--format", "{{.State.ExitCode}}", name)
+			o.logf("%s stopped while booting (exit code %s); starting it again", NodeName(i), strings.TrimSpace(code))
+			if _, err := d.run(ctx, "start", name); err != nil {
+				return nil, engine.WithHint(fmt.Errorf("start lab node %s again: %w", NodeName(i), err), "see `docker logs %s`", name)
+			}
+			continue
+		}
 		if ok {
 			if why == "degraded" {
 				failed, _ := d.run(ctx, "exec", containerName(o.Network, i), "systemctl", "--failed", "--no-legend", "--plain")
 				o.logf("%s: systemd is degraded (failed units: %s); going on", NodeName(i), strings.Join(strings.Fields(failed), " "))
+			}
+			if err := trustExtraCAs(ctx, d, o, i); err != nil {
+				return nil, err
 			}
 			return nodeState(ctx, d, o, i)
 		}

@@ -13,7 +13,7 @@ import (
 const Component = "lab"
 
 // BootTimeout bounds how long a node may take to boot and answer SSH.
-const BootTimeout = 3 * time.Minute
+const BootTimeout = 6 * time.Minute
 
 // Step IDs.
 const (
