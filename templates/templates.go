@@ -5,7 +5,11 @@ package templates
 
 import "embed"
 
-// FS is every template, embedded in the binary.
+// FS is every template, embedded in the binary. A pattern leaves out
+// files whose names start with "_" or ".", so those are named one by one:
+// without its __init__.py, Python takes psycopg2cffi for an empty
+// namespace package and the Crossbar image's build fails.
 //
 //go:embed *
+//go:embed kopnik/crossbar/psycopg2cffi/__init__.py
 var FS embed.FS
