@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/internal/labtest"
@@ -31,6 +32,7 @@ import (
 // authorizing the nodes' keys on their backup server, which this test
 // cannot show.
 func TestBackupRestoreOntoAFreshLab(t *testing.T) {
+	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
@@ -61,6 +62,7 @@ func needDocker(t testing.TB) {
 // initialised and the relay accepting its sender; Postgres has the seed's
 // settings; a second apply changes nothing.
 func TestKopnikOnTwoLabHosts(t *testing.T) {
+	testtools.Unproven(t)
 	needDocker(t)
 	t.Parallel()
 	ctx := context.Background()
