@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
 )
@@ -20,6 +21,7 @@ import (
 // with their generated passwords, and data written before a restart of
 // each service is there after it.
 func TestAppsOnTwoLabHosts(t *testing.T) {
+	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}
