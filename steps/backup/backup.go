@@ -21,6 +21,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
@@ -278,7 +279,7 @@ func authorizeStep(r site.BackupRepository, repoHost site.Host, from []site.Host
 	for _, n := range from {
 		needs = append(needs, SetupID(n.Name))
 	}
-	needs = append(needs, prepare.ReachID(repoHost.Name))
+	needs = append(needs, layout.ReachID(repoHost.Name))
 	return script.Step(script.Spec{
 		ID: AuthorizeID(r.Name), Title: "Let the backed-up hosts store backups on " + repoHost.Name + " in " + r.Path,
 		Host: repoHost.Name, Component: Component, Needs: needs, Path: "backup/authorize.sh",
@@ -308,7 +309,7 @@ func authorizeStep(r site.BackupRepository, repoHost site.Host, from []site.Host
 func pinStep(repoName string, repoHost site.Host, node string) engine.Step {
 	return script.Step(script.Spec{
 		ID: PinID(repoName, node), Title: "Trust " + repoHost.Name + "'s SSH key for backups from " + node,
-		Host: node, Component: Component, Needs: []string{SetupID(node), prepare.ReachID(repoHost.Name)}, Path: "backup/pin.sh",
+		Host: node, Component: Component, Needs: []string{SetupID(node), layout.ReachID(repoHost.Name)}, Path: "backup/pin.sh",
 		Data: func(ctx context.Context, env *engine.Env) (map[string]any, []byte, error) {
 			h, err := env.Hosts.Get(ctx, repoHost.Name)
 			if err != nil {

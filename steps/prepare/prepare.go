@@ -246,6 +246,3 @@ func Render(name string, data map[string]any) (string, error) {
 func Scripts() []string {
 	return []string{"packages.sh", "time.sh", "admin.sh", "sshkey.sh", "sftp.sh", "sshd.sh", "xfce.sh", "docker-distro.sh", "docker-repo.sh", "node-distro.sh", "node-nvm.sh"}
 }
-
-// ReachID is layout.ReachID; kopnik's steps still call it here.
-func ReachID(hostName string) string { return layout.ReachID(hostName) }
