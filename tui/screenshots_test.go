@@ -91,6 +91,9 @@ func TestScreenshots(t *testing.T) {
 	s.text("admin@example.org")
 	s.keys("Enter")
 	s.waitFor("┃ TLS certificates")
+	// The domain is looked up after the typing pauses (resolveDelay): wait
+	// for its answer, or a slow machine captures "checking whether…".
+	s.waitFor("does not resolve yet")
 	take("06-domain")
 	s.keys("Enter")
 	s.waitFor("Choose with space")

@@ -26,7 +26,7 @@ domain: collab.example.org
 admin_email: admin@collab.example.org
 hosts:
   - {name: router, address: 127.0.0.1, role: pve-router, auth: {method: agent}}
-  - {name: server, address: 127.0.0.1, role: pve-server, auth: {method: agent}}
+  - {name: server, address: 127.0.0.2, role: pve-server, auth: {method: agent}}
 network:
   lan: %s
 `, lan)))
