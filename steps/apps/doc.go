@@ -12,7 +12,7 @@ func MarkdownDoc(c *Catalog) []byte {
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# App catalog\n\n")
-	p("<!-- Generated from templates/apps/*/app.yaml by `go test ./steps/apps -run TestDocs -update`; do not edit. -->\n\n")
+	p("<!-- Generated from templates/apps/*/app.yaml and contract.yaml by `go test ./steps/apps -run TestDocs -update`; do not edit. -->\n\n")
 	p("Choose apps under `components:` in the site file (or in the wizard); what they require is added by itself, and the edge proxy comes with any web app. ")
 	p("Each app is a folder under `templates/apps/`: `app.yaml` (this page's facts), `stack.yaml.tmpl` and, for web apps, `nginx.conf.tmpl`. ")
 	p("RAM, CPU and disk are typical use, not limits; every service also has a memory limit in its stack.\n\n")
@@ -99,6 +99,7 @@ func MarkdownDoc(c *Catalog) []byte {
 		if a.Admin != "" {
 			p("- Admin: %s\n", a.Admin)
 		}
+		contractLines(c, a.Name, p)
 		if len(a.Strengths) > 0 {
 			p("\nStrengths:\n\n")
 			for _, s := range a.Strengths {
@@ -123,6 +124,26 @@ func MarkdownDoc(c *Catalog) []byte {
 		}
 	}
 	return b.Bytes()
+}
+
+// contractLines say, from the app's upstream contract, what a lab test
+// proved live and what still needs a manual step after install.
+func contractLines(c *Catalog, app string, p func(string, ...any)) {
+	ct, err := c.Contract(app)
+	if err != nil {
+		p("- Upstream contract: none yet (templates/apps/%s/%s)\n", app, ContractFile)
+		return
+	}
+	proven := strings.TrimSpace(ct.Proven)
+	if proven == "" {
+		proven = "nothing yet: no lab test deploys it"
+	}
+	p("- Proven live: %s\n", proven)
+	manual := strings.TrimSpace(ct.Manual)
+	if manual == "" {
+		manual = "none"
+	}
+	p("- Manual step after install: %s\n", manual)
 }
 
 func defaultText(v any) string {
