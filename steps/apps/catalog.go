@@ -71,10 +71,16 @@ type App struct {
 	Port    int    `yaml:"port,omitempty"`
 	// UpstreamScheme is https when the service itself only speaks TLS.
 	UpstreamScheme string `yaml:"upstream_scheme,omitempty"`
-	// Ports are published on the host (mode host), for what is not HTTP.
+	// Ports are what the app answers on besides HTTP (git over SSH, RTMP,
+	// TURN, media, mail, RADIUS): each reaches the app where the site's
+	// names point, through the edge's stream proxy or published on the
+	// edge's node.
 	Ports []Port `yaml:"ports,omitempty"`
 	// Placement is the default node label value: infra or common.
-	Placement  string            `yaml:"placement"`
+	Placement string `yaml:"placement"`
+	// Colocate names the app whose node this one runs on (the required
+	// app whose named volume it shares: OpenMeetings and Kurento).
+	Colocate   string            `yaml:"colocate,omitempty"`
 	SSO        []string          `yaml:"sso"`
 	Strengths  []string          `yaml:"strengths"`
 	Weaknesses []string          `yaml:"weaknesses"`
@@ -123,13 +129,70 @@ type Redis struct {
 	DB int `yaml:"db"`
 }
 
-// Port is a port published on the host.
+// Port is a port clients reach the app on besides HTTP.
 type Port struct {
 	Port     int    `yaml:"port"`
 	Protocol string `yaml:"protocol"`
 	Use      string `yaml:"use"`
 	// Range ends a range of ports starting at Port (a UDP relay range).
 	Range int `yaml:"range,omitempty"`
+	// Public ports are forwarded by the outer router and open to
+	// everyone; the others to the LAN, the VPN and the admin networks.
+	Public bool `yaml:"public"`
+	// Via says how the port reaches the app: ViaEdge (the edge's nginx
+	// stream proxy forwards it to Service:Target on the overlay) or
+	// ViaNode (Service publishes it in host mode, and the app is pinned
+	// to the edge's node, where the site's names point: for UDP media and
+	// where the app must see the client's address).
+	Via string `yaml:"via"`
+	// Service listens on the port (default: the app's main service).
+	Service string `yaml:"service,omitempty"`
+	// Target is the port in the container (default: Port).
+	Target int `yaml:"target,omitempty"`
+}
+
+// How a port reaches its app (Port.Via).
+const (
+	ViaEdge = "edge"
+	ViaNode = "node"
+)
+
+// ServiceOf is the service that listens on the port.
+func (p Port) ServiceOf(a *App) string {
+	if p.Service != "" {
+		return p.Service
+	}
+	return a.Service
+}
+
+// TargetPort is the port in the container.
+func (p Port) TargetPort() int {
+	if p.Target != 0 {
+		return p.Target
+	}
+	return p.Port
+}
+
+// End is the last port of the range (Port when it is one port).
+func (p Port) End() int {
+	if p.Range != 0 {
+		return p.Range
+	}
+	return p.Port
+}
+
+// OnEdgeNode says whether the app publishes a port in host mode on the
+// edge's node (ViaNode), so it must run there.
+func (a *App) OnEdgeNode() bool {
+	if a.Kind == KindEdge {
+		return false
+	}
+	for _, p := range a.Ports {
+		if p.Via == ViaNode {
+			return true
+		}
+	}
+	return false
 }
 
 // Option is one components.<app>.options entry.
@@ -315,6 +378,29 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 		if p.Range != 0 && (p.Range <= p.Port || p.Range > 65535 || p.Range-p.Port > 200) {
 			bad(fmt.Sprintf("ports[%d].range", i), "a range ends above its start and spans at most 200 ports (seed pitfall: large UDP ranges stall Docker)")
 		}
+		switch p.Via {
+		case ViaNode:
+			if p.Target != 0 && p.Target != p.Port {
+				bad(fmt.Sprintf("ports[%d].target", i), "a port published on the node keeps its number (ViaNode)")
+			}
+		case ViaEdge:
+			if p.Range != 0 || p.Protocol != "tcp" {
+				bad(fmt.Sprintf("ports[%d].via", i), "the edge's stream proxy forwards single TCP ports; publish UDP and ranges on the node (via: node)")
+			}
+			if a.Kind == KindEdge {
+				bad(fmt.Sprintf("ports[%d].via", i), "the edge's own ports are published on its node (via: node)")
+			} else if !a.Web {
+				bad(fmt.Sprintf("ports[%d].via", i), "only a web app brings the edge along: publish the port on the node (via: node)")
+			}
+		default:
+			bad(fmt.Sprintf("ports[%d].via", i), "%q: use %s (the edge's stream proxy) or %s (published on the edge's node)", p.Via, ViaEdge, ViaNode)
+		}
+		if p.Target < 0 || p.Target > 65535 {
+			bad(fmt.Sprintf("ports[%d].target", i), "%d is not a port", p.Target)
+		}
+		if _, ok := a.Images[p.ServiceOf(&a)]; !ok {
+			bad(fmt.Sprintf("ports[%d].service", i), "%q is not a service of the app", p.ServiceOf(&a))
+		}
 	}
 	for _, s := range a.Secrets {
 		if !secretRE.MatchString(s) {
@@ -461,6 +547,30 @@ func (c *Catalog) checkReferences() []error {
 		}
 		if a.Home {
 			homes++
+		}
+		if a.Colocate != "" {
+			o, ok := c.apps[a.Colocate]
+			switch {
+			case !ok || !contains(a.Requires, a.Colocate):
+				errs = append(errs, fmt.Errorf("%s/app.yaml: colocate: %q must be an app in requires (it is deployed, and pinned, first)", name, a.Colocate))
+			case o.Colocate != "":
+				errs = append(errs, fmt.Errorf("%s/app.yaml: colocate: %q runs on %s's node itself: name %s", name, a.Colocate, o.Colocate, o.Colocate))
+			case o.Placement != a.Placement:
+				errs = append(errs, fmt.Errorf("%s/app.yaml: colocate: %q is placed on %s, this app on %s", name, a.Colocate, o.Placement, a.Placement))
+			}
+		}
+	}
+	ports := map[string]string{}
+	for _, name := range c.Names() {
+		for _, p := range c.apps[name].Ports {
+			for n := p.Port; n <= p.End(); n++ {
+				key := fmt.Sprintf("%d/%s", n, p.Protocol)
+				if other, ok := ports[key]; ok && other != name {
+					errs = append(errs, fmt.Errorf("%s/app.yaml: ports: %s is %s's already (every port reaches one app where the site's names point)", name, key, other))
+					break
+				}
+				ports[key] = name
+			}
 		}
 	}
 	if homes > 1 {

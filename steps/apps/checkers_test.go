@@ -12,6 +12,7 @@ import (
 
 	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 const nginxBin = "/usr/sbin/nginx"
@@ -212,8 +213,10 @@ func TestOptionVariantsPassDockerStackConfig(t *testing.T) {
 		}
 	}
 	pad, _ := c.Render("etherpad", in)
-	if s := string(pad.Files["stack.yaml"]); !strings.Contains(s, `"ep_align"`) || !strings.Contains(s, "node.labels.role == infra") {
-		t.Errorf("etherpad's plugins or placement are not in its stack:\n%s", s)
+	// Etherpad keeps data in a volume: its stack follows its pin, which
+	// the deploy puts on a node of its placement.
+	if s := string(pad.Files["stack.yaml"]); !strings.Contains(s, `"ep_align"`) || !strings.Contains(s, swarm.PinConstraint("etherpad")) || pad.Pin == nil || pad.Pin.LabelValue != site.LabelInfra {
+		t.Errorf("etherpad's plugins or placement are not in its stack (pin %+v):\n%s", pad.Pin, s)
 	}
 	radius, _ := c.Render("freeradius", in)
 	if _, ok := radius.Files["ldap.secret"]; ok && strings.Contains(string(radius.Files["stack.yaml"]), "mods-enabled/ldap") {

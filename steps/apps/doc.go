@@ -75,7 +75,9 @@ func MarkdownDoc(c *Catalog) []byte {
 		p("- License: %s\n", lic)
 		var imgs []string
 		for _, svc := range sortedKeys(a.Images) {
-			imgs = append(imgs, "`"+a.Images[svc]+"`")
+			if img := "`" + a.Images[svc] + "`"; !contains(imgs, img) {
+				imgs = append(imgs, img)
+			}
 		}
 		p("- Images: %s\n", strings.Join(imgs, ", "))
 		p("- Part of: %s%s\n", presetsOf(a.Seeds), map[bool]string{true: " (optional there)", false: ""}[a.Optional])
@@ -93,7 +95,15 @@ func MarkdownDoc(c *Catalog) []byte {
 			if port.Range > 0 {
 				rng = fmt.Sprintf("-%d", port.Range)
 			}
-			p("- Host port %d%s/%s: %s\n", port.Port, rng, port.Protocol, port.Use)
+			reach := "public, forwarded by the outer router"
+			if !port.Public {
+				reach = "LAN, VPN and admin networks only"
+			}
+			how := "published on the edge's node"
+			if port.Via == ViaEdge {
+				how = fmt.Sprintf("through the edge's stream proxy to %s:%d", Hostname(a.Name, port.ServiceOf(a)), port.TargetPort())
+			}
+			p("- Port %d%s/%s: %s (%s; %s)\n", port.Port, rng, port.Protocol, port.Use, reach, how)
 		}
 		p("- Placement: nodes labelled `%s=%s` (components.%s.placement changes it)\n", "role", a.Placement, a.Name)
 		if a.Admin != "" {

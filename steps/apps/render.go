@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/template"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
@@ -129,6 +131,37 @@ type edgeData struct {
 	Vhosts              []confFile
 	Apex                string // well-known locations gathered from apps
 	Home                string // URL the bare domain redirects to
+	// Streams are the chosen apps' ports the edge's stream proxy
+	// forwards (Port.Via edge); Stream is its nginx.conf.
+	Streams []streamData
+	Stream  confFile
+}
+
+// streamData is one port of the edge's stream proxy.
+type streamData struct {
+	App, Title, Use string
+	Port            int
+	Upstream        string // host:port on the overlay
+}
+
+// Streams lists the ports the edge's stream proxy forwards for the
+// selected apps, by port.
+func (c *Catalog) Streams(selected []string) []streamData {
+	var out []streamData
+	for _, name := range selected {
+		a, ok := c.apps[name]
+		if !ok {
+			continue
+		}
+		for _, p := range a.Ports {
+			if p.Via == ViaEdge {
+				out = append(out, streamData{App: name, Title: a.Title, Use: p.Use, Port: p.Port,
+					Upstream: fmt.Sprintf("%s:%d", Hostname(name, p.ServiceOf(a)), p.TargetPort())})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Port < out[j].Port })
+	return out
 }
 
 type confFile struct {
@@ -378,8 +411,68 @@ func (c *Catalog) Render(app string, in RenderInput) (swarm.Stack, error) {
 	if err != nil {
 		return swarm.Stack{}, fmt.Errorf("%s: %w", app, err)
 	}
+	pin, err := c.pinOf(app, in, stack)
+	if err != nil {
+		return swarm.Stack{}, err
+	}
+	if pin != nil {
+		// Its services hold data: they follow the pin's node label
+		// (which the deploy step puts on one node of the placement),
+		// not the placement label that a second node may carry too.
+		d.Placement = swarm.PinConstraint(pin.Group)
+		if stack, err = execute(t, "stack.yaml.tmpl", d); err != nil {
+			return swarm.Stack{}, fmt.Errorf("%s: %w", app, err)
+		}
+	}
 	files["stack.yaml"] = stack
-	return swarm.Stack{Name: app, Files: files}, nil
+	return swarm.Stack{Name: app, Files: files, Pin: pin}, nil
+}
+
+// pinOf is the pin of an app whose stack (rendered with its placement
+// label) declares volumes, that shares another app's node (colocate) or
+// that publishes ports on the edge's node; nil for the others, which any
+// node of their placement may run.
+func (c *Catalog) pinOf(app string, in RenderInput, stack []byte) (*swarm.Pin, error) {
+	a := c.apps[app]
+	if a.Kind == KindEdge {
+		return nil, nil // on the manager, by its own constraint
+	}
+	var f struct {
+		Services map[string]any `yaml:"services"`
+		Volumes  map[string]*struct {
+			Name     string `yaml:"name"`
+			External bool   `yaml:"external"`
+		} `yaml:"volumes"`
+	}
+	if err := yaml.Unmarshal(stack, &f); err != nil {
+		return nil, fmt.Errorf("%s: the rendered stack.yaml is not YAML: %w", app, err)
+	}
+	var vols []string
+	for _, k := range sortedKeys(f.Volumes) {
+		v := f.Volumes[k]
+		switch {
+		case v != nil && v.External:
+		case v != nil && v.Name != "":
+			vols = append(vols, v.Name)
+		default:
+			vols = append(vols, app+"_"+k) // what docker stack deploy names it
+		}
+	}
+	if len(vols) == 0 && a.Colocate == "" && !a.OnEdgeNode() {
+		return nil, nil
+	}
+	group := app
+	if a.Colocate != "" {
+		group = a.Colocate
+	}
+	p := &swarm.Pin{Group: group, LabelKey: site.NodeLabel, LabelValue: c.placement(app, in), Manager: a.OnEdgeNode(), Volumes: vols}
+	p.Services = append(p.Services, ServiceName(app, a.Service))
+	for _, svc := range sortedKeys(f.Services) {
+		if svc != a.Service {
+			p.Services = append(p.Services, ServiceName(app, svc))
+		}
+	}
+	return p, nil
 }
 
 // Vhost is one web app's server block for the edge.
@@ -489,6 +582,18 @@ func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) e
 	}
 	for _, v := range vhosts {
 		add("vhost-"+v.App+".conf", "/etc/nginx/conf.d/vhost-"+v.App+".conf", v.Conf)
+	}
+	if e.Streams = c.Streams(in.Selected); len(e.Streams) > 0 {
+		t, err := c.parse(EdgeName, "stream.conf.tmpl", funcs)
+		if err != nil {
+			return err
+		}
+		out, err := execute(t, "stream.conf.tmpl", d)
+		if err != nil {
+			return err
+		}
+		files["stream.conf"] = out
+		e.Stream = confFile{File: "stream.conf", Config: configName(EdgeName, "stream.conf", out), Target: "/etc/nginx/nginx.conf"}
 	}
 	return nil
 }

@@ -237,14 +237,20 @@ func TestEveryStackFollowsTheRules(t *testing.T) {
 		if a.Resources.RAMMB < reservations || a.Resources.RAMMB > limits {
 			t.Errorf("%s: ram_mb %d is outside its services' reservations %d MB .. limits %d MB", name, a.Resources.RAMMB, reservations, limits)
 		}
+		// An app publishes its ports on the edge's node (via: node); the
+		// edge publishes its own and those its stream proxy forwards.
 		var want []string
 		for _, p := range a.Ports {
-			end := p.Range
-			if end == 0 {
-				end = p.Port
+			if p.Via != ViaNode {
+				continue
 			}
-			for n := p.Port; n <= end; n++ {
+			for n := p.Port; n <= p.End(); n++ {
 				want = append(want, fmt.Sprintf("%d/%s", n, p.Protocol))
+			}
+		}
+		if a.Kind == KindEdge {
+			for _, s := range c.Streams(everything(t, c).Selected) {
+				want = append(want, fmt.Sprintf("%d/tcp", s.Port))
 			}
 		}
 		sort.Strings(want)

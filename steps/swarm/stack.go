@@ -22,6 +22,9 @@ const StacksDir = "/var/lib/collabstack/stacks"
 type Stack struct {
 	Name  string
 	Files map[string][]byte // "stack.yaml" and any config files
+	// Pin keeps the stack on one node (its data in local volumes); nil
+	// for a stack that may run on any node of its placement.
+	Pin *Pin
 }
 
 // DeployOption tunes what a deployed stack must do before its deploy step
@@ -56,7 +59,9 @@ func Probes(f func(ctx context.Context, env *engine.Env) ([]health.Probe, error)
 // the ones rendered now, every service is converged and the probes pass,
 // so a re-run with nothing changed changes nothing, a changed template or
 // option redeploys, and a crashed or failing app is deployed again (and
-// diagnosed) instead of judged done.
+// diagnosed) instead of judged done. A stack with a Pin gets its node
+// labelled before its first deploy, and is not done while no node (or
+// more than one) carries the label.
 func DeployStep(id, title, manager, component string, needs []string, render func(ctx context.Context, env *engine.Env) (Stack, error), opts ...DeployOption) engine.Step {
 	var o deployOptions
 	for _, f := range opts {
@@ -96,6 +101,11 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 					return false, nil
 				}
 			}
+			if st.Pin != nil {
+				if ok, err := PinDone(ctx, env.Host, *st.Pin); !ok || err != nil {
+					return false, err
+				}
+			}
 			sp, err := spec(ctx, env, st)
 			if err != nil {
 				return false, err
@@ -111,6 +121,13 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 			sp, err := spec(ctx, env, st)
 			if err != nil {
 				return err
+			}
+			if st.Pin != nil {
+				// The node is chosen before the stack's constraint names
+				// its label: a task never waits for a label.
+				if err := EnsurePin(ctx, env, *st.Pin); err != nil {
+					return err
+				}
 			}
 			if err := restartIfWedged(ctx, env, st, sp); err != nil {
 				return err
