@@ -5,6 +5,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -42,6 +43,12 @@ type RunOpts struct {
 	// VAR='value' assignments, quoted).
 	Env map[string]string
 }
+
+// ErrHostKeyChanged is what a transport's error is (errors.Is) when a host
+// offers a key other than the one pinned for it, or than the one the site
+// file gives: retrying cannot help, and the run must stop. The SSH
+// transport's *HostKeyMismatchError says which keys and what to do.
+var ErrHostKeyChanged = errors.New("host key changed")
 
 // ExitError is returned when a command ran and exited non-zero.
 type ExitError struct {

@@ -21,7 +21,7 @@ import (
 	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
-	cssh "github.com/collabstack/collabstack/steps/ssh"
+	"github.com/collabstack/collabstack/steps/sshkey"
 )
 
 // Component is the --only name of the prepare steps.
@@ -194,7 +194,7 @@ func ourKey(env *engine.Env, hostName string) (string, string, error) {
 		env.Logf("%s: collabstack logs in without a key file: no key to keep in authorized_keys", hostName)
 		return "", login, nil
 	}
-	line, err := cssh.PublicKeyOf(spec.KeyFile, cssh.KeyComment)
+	line, err := sshkey.PublicOf(spec.KeyFile, sshkey.Comment)
 	if err != nil {
 		return "", "", err
 	}

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 
-	"github.com/collabstack/collabstack/steps/ssh"
+	"github.com/collabstack/collabstack/steps/sshkey"
 )
 
 // KeyPath is the private key collabstack logs in to its VMs with; cloud-init
@@ -14,10 +14,10 @@ import (
 func KeyPath(stateDir string) string { return filepath.Join(stateDir, "proxmox", "id_ed25519") }
 
 // EnsureKey makes the VM key pair at path unless it exists and returns
-// the public key as an authorized_keys line (steps/ssh.EnsureKey, the one
-// key helper).
+// the public key as an authorized_keys line (steps/sshkey, the one key
+// helper).
 func EnsureKey(path string) (string, error) {
-	return ssh.EnsureKey(path, "collabstack")
+	return sshkey.Ensure(path, sshkey.Comment)
 }
 
 // LocallyRoutable reports whether this machine has an interface on a

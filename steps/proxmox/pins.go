@@ -1,23 +1,19 @@
 package proxmox
 
 import (
-	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/collabstack/collabstack/steps/atomicfile"
+	"github.com/collabstack/collabstack/steps/pins"
 )
 
 // Pins keeps the TLS certificate fingerprint of every PVE API collabstack
 // talked to, pinned on first use, and refuses a later connection whose
-// certificate differs (as known_hosts does for SSH host keys).
+// certificate differs. It is a store of steps/pins, as known_hosts is for
+// SSH host keys.
 //
 // The file holds one line per API:
 //
@@ -33,54 +29,43 @@ import (
 // opened with an empty path lives in memory only. Pins is safe for
 // concurrent use.
 type Pins struct {
-	path    string
-	mu      sync.Mutex
-	entries []pinEntry
+	store *pins.Store
 }
 
-type pinEntry struct{ name, addr, fp string }
-
-var errNotPinned = errors.New("not pinned")
+// pinsFormat is the layout of the pins file.
+var pinsFormat = pins.Format{
+	What:   "pinned PVE certificates",
+	Fields: 1,
+	Usage:  "name address:port fingerprint",
+	Normalize: func(fp string) (string, error) {
+		fp = strings.ToUpper(strings.TrimSpace(fp))
+		if len(fp) != 95 {
+			return "", fmt.Errorf("certificate fingerprint %q: want 32 hex bytes joined by colons", fp)
+		}
+		return fp, nil
+	},
+	Header: []string{
+		"TLS certificates of Proxmox VE APIs, pinned by collabstack: name address:port SHA-256.",
+		"After replacing a node's certificate, remove its line; it is pinned again on the next connection.",
+	},
+}
 
 // PinsFile is the pins file in a state directory.
 func PinsFile(stateDir string) string { return filepath.Join(stateDir, "proxmox", "tls_fingerprints") }
 
 // OpenPins loads the pins at path, or starts an empty store.
 func OpenPins(path string) (*Pins, error) {
-	p := &Pins{path: path}
-	if path == "" {
-		return p, nil
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return p, nil
-	}
+	s, err := pins.Open(path, pinsFormat)
 	if err != nil {
-		return nil, fmt.Errorf("read the pinned PVE certificates %s: %w", path, err)
+		return nil, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) != 3 || len(f[2]) != 95 {
-			return nil, fmt.Errorf("pinned PVE certificates %s line %d: want \"name address:port fingerprint\", got %q: fix or delete the line", path, n, line)
-		}
-		p.entries = append(p.entries, pinEntry{name: f[0], addr: f[1], fp: strings.ToUpper(f[2])})
-	}
-	return p, sc.Err()
+	return &Pins{store: s}, nil
 }
 
 // Lookup returns the pinned fingerprint of an API ("" when none).
 func (p *Pins) Lookup(name, addr string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, e := range p.entries {
-		if e.name == name && e.addr == addr {
-			return e.fp
-		}
+	if fps := p.store.Lookup(name, addr); len(fps) > 0 {
+		return fps[0]
 	}
 	return ""
 }
@@ -102,35 +87,11 @@ func Fingerprint(der []byte) string {
 // Check verifies the certificate an API presented, pinning it when the
 // API is new.
 func (p *Pins) Check(name, addr string, der []byte) error {
-	fp := Fingerprint(der)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	find := func() error {
-		for _, e := range p.entries {
-			if e.name == name && e.addr == addr {
-				if e.fp == fp {
-					return nil
-				}
-				return &CertMismatchError{Host: name, Address: addr, File: p.path, Want: e.fp, Got: fp}
-			}
+	if err := p.pin(name, addr, Fingerprint(der)); err != nil {
+		var mismatch *CertMismatchError
+		if errors.As(err, &mismatch) {
+			return err
 		}
-		return errNotPinned
-	}
-	if err := find(); err != errNotPinned {
-		return err
-	}
-	// Another process (a rollback) may have pinned it since the file was read.
-	if p.path != "" {
-		if fresh, err := OpenPins(p.path); err == nil {
-			p.entries = fresh.entries
-			if err := find(); err != errNotPinned {
-				return err
-			}
-		}
-	}
-	p.entries = append(p.entries, pinEntry{name: name, addr: addr, fp: fp})
-	if err := p.saveLocked(); err != nil {
-		p.entries = p.entries[:len(p.entries)-1]
 		return fmt.Errorf("pin the certificate of the PVE API on %s (%s): %w", name, addr, err)
 	}
 	return nil
@@ -140,65 +101,27 @@ func (p *Pins) Check(name, addr string, der []byte) error {
 // key) for an API not pinned yet; a different pin already there is a
 // mismatch.
 func (p *Pins) Expect(name, addr, fp string) error {
-	fp = strings.ToUpper(strings.TrimSpace(fp))
-	if len(fp) != 95 {
-		return fmt.Errorf("certificate fingerprint %q of %s: want 32 hex bytes joined by colons", fp, name)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, e := range p.entries {
-		if e.name == name && e.addr == addr {
-			if e.fp == fp {
-				return nil
-			}
-			return &CertMismatchError{Host: name, Address: addr, File: p.path, Want: e.fp, Got: fp}
+	if err := p.pin(name, addr, fp); err != nil {
+		var mismatch *CertMismatchError
+		if errors.As(err, &mismatch) {
+			return err
 		}
-	}
-	p.entries = append(p.entries, pinEntry{name: name, addr: addr, fp: fp})
-	if err := p.saveLocked(); err != nil {
-		p.entries = p.entries[:len(p.entries)-1]
-		return err
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+func (p *Pins) pin(name, addr, fp string) error {
+	err := p.store.Check(name, addr, fp, nil)
+	var mm *pins.MismatchError
+	if errors.As(err, &mm) {
+		return &CertMismatchError{Host: name, Address: addr, File: mm.File, Want: mm.Want, Got: mm.Got}
+	}
+	return err
 }
 
 // Forget removes the pins of the API called name and saves the file.
-func (p *Pins) Forget(name string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	kept := p.entries[:0:0]
-	for _, e := range p.entries {
-		if e.name != name {
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) == len(p.entries) {
-		return nil
-	}
-	old := p.entries
-	p.entries = kept
-	if err := p.saveLocked(); err != nil {
-		p.entries = old
-		return err
-	}
-	return nil
-}
-
-func (p *Pins) saveLocked() error {
-	if p.path == "" {
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString("# TLS certificates of Proxmox VE APIs, pinned by collabstack: name address:port SHA-256.\n")
-	b.WriteString("# After replacing a node's certificate, remove its line; it is pinned again on the next connection.\n")
-	for _, e := range p.entries {
-		fmt.Fprintf(&b, "%s %s %s\n", e.name, e.addr, e.fp)
-	}
-	if err := os.MkdirAll(filepath.Dir(p.path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.Write(p.path, []byte(b.String()), 0o600)
-}
+func (p *Pins) Forget(name string) error { return p.store.Forget(name) }
 
 // CertMismatchError is returned when a PVE API presents a certificate
 // other than the one pinned on the first connection. It stops the run:
@@ -210,6 +133,9 @@ type CertMismatchError struct {
 	Want    string // pinned fingerprint
 	Got     string // fingerprint offered now
 }
+
+// Is makes errors.Is(err, pins.ErrChanged) true, as for a changed host key.
+func (e *CertMismatchError) Is(target error) bool { return target == pins.ErrChanged }
 
 func (e *CertMismatchError) Error() string {
 	msg := fmt.Sprintf("the TLS certificate of the Proxmox VE API on %s (%s) has changed: pinned %s, the API now offers %s. "+

@@ -42,7 +42,6 @@ import (
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
-	"github.com/collabstack/collabstack/steps/ssh"
 )
 
 // Component is the --only name of these steps.
@@ -520,8 +519,7 @@ func (x *Set) waitBoot(ctx context.Context, env *engine.Env, vm site.VM) error {
 			env.Logf("%s answers over SSH", vm.Name)
 			return nil
 		}
-		var mismatch *ssh.HostKeyMismatchError
-		if errors.As(err, &mismatch) {
+		if errors.Is(err, host.ErrHostKeyChanged) {
 			return err
 		}
 		if ctx.Err() != nil {

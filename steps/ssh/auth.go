@@ -6,10 +6,10 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/sshkey"
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
@@ -58,7 +58,7 @@ func authMethods(spec host.Spec) ([]gossh.AuthMethod, func(), error) {
 
 // loadKey reads and parses a private key file.
 func loadKey(path string) (gossh.Signer, error) {
-	path = expandHome(path)
+	path = sshkey.ExpandHome(path)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("key file %s does not exist: with the host's password, `collabstack hosts add-key HOST` makes a key for the site and installs it; or set auth.key_file to your key", path)
@@ -79,13 +79,4 @@ func loadKey(path string) (gossh.Signer, error) {
 		return nil, fmt.Errorf("key file %s is not a private key SSH can use (%v): %s", path, err, hint)
 	}
 	return signer, nil
-}
-
-func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, strings.TrimPrefix(p, "~"))
-		}
-	}
-	return p
 }

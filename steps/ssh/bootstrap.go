@@ -7,11 +7,9 @@ import (
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/sshkey"
 	"github.com/collabstack/collabstack/templates"
 )
-
-// KeyComment ends the authorized_keys lines of the keys collabstack makes.
-const KeyComment = "collabstack"
 
 // InstallKey gives a host that so far takes only a password collabstack's
 // own key: it makes the ed25519 key at keyFile unless one is there, logs in
@@ -26,7 +24,7 @@ func InstallKey(ctx context.Context, spec host.Spec, keyFile string, opts Option
 	if spec.Password == "" {
 		return false, fmt.Errorf("%s: installing collabstack's key needs the login password of %s once", spec.Name, userOf(spec))
 	}
-	line, err := EnsureKey(keyFile, KeyComment)
+	line, err := sshkey.Ensure(keyFile, sshkey.Comment)
 	if err != nil {
 		return false, err
 	}

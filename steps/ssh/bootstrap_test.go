@@ -7,10 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	gossh "golang.org/x/crypto/ssh"
-
 	"github.com/collabstack/collabstack/internal/sshtest"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/sshkey"
 )
 
 // A host that takes only a password gets collabstack's key: against a real
@@ -36,7 +35,7 @@ func TestInstallKeyWithPassword(t *testing.T) {
 	opts := testOptions(t)
 
 	// Before: the site's key (made now) does not log in.
-	if _, err := EnsureKey(keyFile, KeyComment); err != nil {
+	if _, err := sshkey.Ensure(keyFile, KeyComment); err != nil {
 		t.Fatal(err)
 	}
 	keyOnly := u.Spec("main")
@@ -95,35 +94,6 @@ func TestInstallKeyWrongPassword(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(homeOf(t, u.Name), ".ssh", "authorized_keys")); err == nil {
 		t.Fatal("authorized_keys was written although the login failed")
-	}
-}
-
-// EnsureKey makes one key and then keeps it; PublicKeyOf reads it back.
-func TestEnsureKeyKeeps(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "k", "id_ed25519")
-	a, err := EnsureKey(path, "c1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := EnsureKey(path, "c1")
-	if err != nil || a != b {
-		t.Fatalf("second EnsureKey: %q %v; want %q", b, err, a)
-	}
-	k, _, _, _, err := gossh.ParseAuthorizedKey([]byte(a))
-	if err != nil || k.Type() != gossh.KeyAlgoED25519 {
-		t.Fatalf("public key %q: %v", a, err)
-	}
-	st, _ := os.Stat(filepath.Dir(path))
-	if st.Mode().Perm() != 0o700 {
-		t.Errorf("key folder mode %v, want 0700", st.Mode().Perm())
-	}
-	p, err := PublicKeyOf(path, "c1")
-	if err != nil || p != a {
-		t.Fatalf("PublicKeyOf: %q %v; want %q", p, err, a)
-	}
-	os.Remove(path + ".pub")
-	if p, err := PublicKeyOf(path, "c1"); err != nil || p != a {
-		t.Fatalf("PublicKeyOf without .pub: %q %v; want %q", p, err, a)
 	}
 }
 

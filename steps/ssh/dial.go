@@ -13,6 +13,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/sshkey"
 	"github.com/pkg/sftp"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -342,7 +343,7 @@ func (h *Host) handshakeError(err error) error {
 func (h *Host) authFix() string {
 	switch {
 	case h.spec.KeyFile != "":
-		k := expandHome(h.spec.KeyFile)
+		k := sshkey.ExpandHome(h.spec.KeyFile)
 		return fmt.Sprintf("check that %s.pub is in ~%s/.ssh/authorized_keys on the host; with the host's password, `collabstack hosts add-key %s` installs the site's own key", k, h.user, h.spec.Name)
 	case h.spec.Password != "":
 		return fmt.Sprintf("check the password of %s and that the host allows password logins (PasswordAuthentication yes)", h.user)

@@ -1,25 +1,21 @@
 package ssh
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/collabstack/collabstack/steps/atomicfile"
+	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/pins"
 )
 
 // KnownHosts pins the host key of every host on first connection (trust on
-// first use) and refuses a later connection whose key differs.
+// first use) and refuses a later connection whose key differs. It is a
+// store of steps/pins, as the PVE certificate pins are.
 //
 // The file holds one line per pinned key:
 //
@@ -37,82 +33,74 @@ import (
 //
 // A KnownHosts is safe for concurrent use.
 type KnownHosts struct {
-	path     string
-	mu       sync.Mutex
-	entries  []knownEntry
-	readOnly bool
+	store *pins.Store
+}
+
+// knownHostsFormat is the layout of the known_hosts file.
+var knownHostsFormat = pins.Format{
+	What:   "known hosts",
+	Fields: 2,
+	Usage:  "name address:port key-type key",
+	Normalize: func(value string) (string, error) {
+		key, err := parseKnownKey(value)
+		if err != nil {
+			return "", err
+		}
+		return knownValue(key), nil
+	},
+	Header: []string{
+		"Host keys pinned by collabstack: name address:port key-type key.",
+		"Remove a host's line after reinstalling it; it is pinned again on the next connection.",
+	},
+}
+
+// knownValue is a key as the file holds it: "key-type base64-key".
+func knownValue(key gossh.PublicKey) string {
+	return key.Type() + " " + base64.StdEncoding.EncodeToString(key.Marshal())
+}
+
+func parseKnownKey(value string) (gossh.PublicKey, error) {
+	typ, b64, _ := strings.Cut(value, " ")
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, fmt.Errorf("bad key: %v", err)
+	}
+	key, err := gossh.ParsePublicKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("bad key: %v", err)
+	}
+	if key.Type() != typ {
+		return nil, fmt.Errorf("key type %s does not match key %s", typ, key.Type())
+	}
+	return key, nil
 }
 
 // ReadOnly makes the store check keys without pinning new ones or
 // writing its file (`plan` changes nothing, not even known_hosts).
 func (k *KnownHosts) ReadOnly() *KnownHosts {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.readOnly = true
+	k.store.ReadOnly()
 	return k
-}
-
-type knownEntry struct {
-	name string
-	addr string
-	key  gossh.PublicKey
 }
 
 // Open loads the known-hosts file at path, or starts an empty store when it
 // does not exist yet. An empty path gives a store kept in memory only.
 func Open(path string) (*KnownHosts, error) {
-	k := &KnownHosts{path: path}
-	if path == "" {
-		return k, nil
-	}
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return k, nil
-	}
+	s, err := pins.Open(path, knownHostsFormat)
 	if err != nil {
-		return nil, fmt.Errorf("read known hosts %s: %w", path, err)
+		return nil, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) != 4 {
-			return nil, fmt.Errorf("known hosts %s line %d: want \"name address:port key-type key\", got %q: fix or delete the line", path, n, line)
-		}
-		raw, err := base64.StdEncoding.DecodeString(f[3])
-		if err != nil {
-			return nil, fmt.Errorf("known hosts %s line %d: bad key: %v: fix or delete the line", path, n, err)
-		}
-		key, err := gossh.ParsePublicKey(raw)
-		if err != nil {
-			return nil, fmt.Errorf("known hosts %s line %d: bad key: %v: fix or delete the line", path, n, err)
-		}
-		if key.Type() != f[2] {
-			return nil, fmt.Errorf("known hosts %s line %d: key type %s does not match key %s: fix or delete the line", path, n, f[2], key.Type())
-		}
-		k.entries = append(k.entries, knownEntry{name: f[0], addr: f[1], key: key})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read known hosts %s: %w", path, err)
-	}
-	return k, nil
+	return &KnownHosts{store: s}, nil
 }
 
 // Path is the file the store is saved to ("" for a store in memory).
-func (k *KnownHosts) Path() string { return k.path }
+func (k *KnownHosts) Path() string { return k.store.Path() }
 
 // Lookup returns the pinned keys of a host.
 func (k *KnownHosts) Lookup(name, addr string) []gossh.PublicKey {
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	var keys []gossh.PublicKey
-	for _, e := range k.entries {
-		if e.name == name && e.addr == addr {
-			keys = append(keys, e.key)
+	for _, v := range k.store.Lookup(name, addr) {
+		if key, err := parseKnownKey(v); err == nil {
+			keys = append(keys, key)
 		}
 	}
 	return keys
@@ -121,26 +109,7 @@ func (k *KnownHosts) Lookup(name, addr string) []gossh.PublicKey {
 // Forget removes every key pinned for the host called name (any address)
 // and saves the file. Steps that recreate a machine call it so the new
 // machine's key is pinned on the next connection.
-func (k *KnownHosts) Forget(name string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	kept := k.entries[:0:0]
-	for _, e := range k.entries {
-		if e.name != name {
-			kept = append(kept, e)
-		}
-	}
-	if len(kept) == len(k.entries) {
-		return nil
-	}
-	old := k.entries
-	k.entries = kept
-	if err := k.saveLocked(); err != nil {
-		k.entries = old
-		return err
-	}
-	return nil
-}
+func (k *KnownHosts) Forget(name string) error { return k.store.Forget(name) }
 
 // trust says what a first connection to a host may pin.
 type trust struct {
@@ -153,40 +122,32 @@ type trust struct {
 // check verifies key for the host, pinning it when the host is new and
 // the key is the expected one (or new keys are accepted).
 func (k *KnownHosts) check(name, addr string, key gossh.PublicKey, tr trust) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	var pinned []gossh.PublicKey
-	for _, e := range k.entries {
-		if e.name == name && e.addr == addr {
-			if bytes.Equal(e.key.Marshal(), key.Marshal()) {
-				return nil
-			}
-			pinned = append(pinned, e.key)
-		}
-	}
-	if len(pinned) > 0 {
-		return &HostKeyMismatchError{
-			Host: name, Address: addr, File: k.path,
-			Want: gossh.FingerprintSHA256(pinned[0]),
-			Got:  gossh.FingerprintSHA256(key),
-		}
-	}
 	got := gossh.FingerprintSHA256(key)
+	var refused error
+	err := k.store.Check(name, addr, knownValue(key), func() error {
+		switch {
+		case tr.expected != "" && tr.expected != got:
+			refused = &HostKeyMismatchError{Host: name, Address: addr, Want: tr.expected, Got: got, FromSite: true}
+		case tr.expected == "" && !tr.acceptNew:
+			refused = &HostKeyUnknownError{Host: name, Address: addr, Got: got}
+		}
+		return refused
+	})
+	var mm *pins.MismatchError
 	switch {
-	case tr.expected != "" && tr.expected != got:
-		return &HostKeyMismatchError{Host: name, Address: addr, Want: tr.expected, Got: got, FromSite: true}
-	case tr.expected == "" && !tr.acceptNew:
-		return &HostKeyUnknownError{Host: name, Address: addr, Got: got}
-	}
-	if k.readOnly {
+	case err == nil:
 		return nil
-	}
-	k.entries = append(k.entries, knownEntry{name: name, addr: addr, key: key})
-	if err := k.saveLocked(); err != nil {
-		k.entries = k.entries[:len(k.entries)-1]
+	case refused != nil:
+		return refused
+	case errors.As(err, &mm):
+		want := mm.Want
+		if pinned, perr := parseKnownKey(mm.Want); perr == nil {
+			want = gossh.FingerprintSHA256(pinned)
+		}
+		return &HostKeyMismatchError{Host: name, Address: addr, File: k.Path(), Want: want, Got: got}
+	default:
 		return fmt.Errorf("pin the host key of %s (%s): %w", name, addr, err)
 	}
-	return nil
 }
 
 // hostKeyAlgorithms lists the algorithms that can verify the pinned keys,
@@ -204,26 +165,6 @@ func (k *KnownHosts) hostKeyAlgorithms(name, addr string) []string {
 		}
 	}
 	return algos
-}
-
-func (k *KnownHosts) saveLocked() error {
-	if k.path == "" {
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString("# Host keys pinned by collabstack: name address:port key-type key.\n")
-	b.WriteString("# Remove a host's line after reinstalling it; it is pinned again on the next connection.\n")
-	for _, e := range k.entries {
-		fmt.Fprintf(&b, "%s %s %s %s\n", e.name, e.addr, e.key.Type(), base64.StdEncoding.EncodeToString(e.key.Marshal()))
-	}
-	dir := filepath.Dir(k.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	if err := atomicfile.Write(k.path, []byte(b.String()), 0o600); err != nil {
-		return fmt.Errorf("save known hosts: %w", err)
-	}
-	return nil
 }
 
 // callback returns the host key callback for one host; it records the
@@ -283,6 +224,10 @@ func (e *HostKeyUnknownError) Error() string {
 
 // TrustProblem marks the error as one about whom to trust (exit code 4).
 func (e *HostKeyMismatchError) TrustProblem() bool { return true }
+
+// Is makes errors.Is(err, host.ErrHostKeyChanged) true, so steps can stop
+// waiting on a host without importing the transport.
+func (e *HostKeyMismatchError) Is(target error) bool { return target == host.ErrHostKeyChanged }
 
 // TrustProblem marks the error as one about whom to trust (exit code 4).
 func (e *HostKeyUnknownError) TrustProblem() bool { return true }
