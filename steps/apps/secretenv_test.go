@@ -15,10 +15,6 @@ import (
 // image's *_FILE variable or an entrypoint wrapper; this list may only
 // shrink. Issue 18.
 var envSecretsLeft = map[string][]string{
-	"castopod":     {"castopod/CP_ANALYTICS_SALT", "castopod/CP_DATABASE_PASSWORD", "castopod/CP_REDIS_PASSWORD"},
-	"ethercalc":    {"ethercalc/REDIS_PASS"},
-	"etherpad":     {"etherpad/ADMIN_PASSWORD", "etherpad/DB_PASS"},
-	"forgejo":      {"forgejo/FORGEJO__database__PASSWD", "forgejo/FORGEJO__security__INTERNAL_TOKEN", "forgejo/FORGEJO__security__SECRET_KEY"},
 	"gitlab":       {"gitlab/GITLAB_ROOT_PASSWORD"},
 	"gotosocial":   {"gotosocial/GTS_DB_PASSWORD"},
 	"hedgedoc":     {"hedgedoc/CMD_DB_URL", "hedgedoc/CMD_SESSION_SECRET"},
