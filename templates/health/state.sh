@@ -55,10 +55,13 @@ probe_ws() {
 	# After the 101 curl waits for frames: it runs in the background with
 	# the response headers dumped to a file, and is stopped as soon as the
 	# status line is there (at most 5 s).
+	# The key is RFC 6455's example nonce: 16 bytes, 24 characters ending in
+	# "==", as servers check (autobahn, under Crossbar, refuses any other
+	# length with a 400).
 	hdr=$(mktemp)
 	curl -sk --http1.1 -o /dev/null -D "$hdr" --max-time 5 \
 		-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
-		-H 'Sec-WebSocket-Key: Y29sbGFic3RhY2sgcHJvYmU=' "$5" "$6" \
+		-H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "$5" "$6" \
 		--resolve "$2:$3:127.0.0.1" "https://$2:$3$4" 2>/dev/null &
 	pid=$!
 	i=0
