@@ -18,6 +18,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/facts"
 	"github.com/collabstack/collabstack/steps/firewall"
+	"github.com/collabstack/collabstack/steps/identity"
 	"github.com/collabstack/collabstack/steps/images"
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/lab"
@@ -272,6 +273,14 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 		return err
 	}
 	if err := p.Add(as...); err != nil {
+		return err
+	}
+	// The directory's tree and read-only accounts, once it runs.
+	ids, err := identity.Steps(s, catalog, mgr.Name)
+	if err != nil {
+		return err
+	}
+	if err := p.Add(ids...); err != nil {
 		return err
 	}
 	if withKopnik {

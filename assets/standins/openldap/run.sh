@@ -3,7 +3,8 @@
 # /var/lib/ldap and /etc/ldap/slapd.d it makes a directory like osixia's:
 # cn=config (rootDN cn=admin,cn=config), an mdb database for LDAP_BASE_DN
 # (rootDN and entry cn=admin,BASE), the memberOf and refint overlays,
-# osixia's access rules, an optional read-only user, TLS, then the custom
+# osixia's access rules (02-security.ldif of osixia/docker-openldap v1.5.0:
+# root over ldapi manages the data, then the admin, then self), an optional read-only user, TLS, then the custom
 # LDIFs and schemas. Each new container applies LDAP_ADMIN_PASSWORD and
 # LDAP_CONFIG_PASSWORD again, like osixia. Then slapd runs in the
 # foreground as openldap. osixia's own options (--copy-service,
@@ -280,8 +281,9 @@ if $bootstrap; then
 	olcDbIndex: entryCSN eq
 	olcDbIndex: entryUUID eq
 	olcDbIndex: objectClass eq
-	olcAccess: {0}to attrs=userPassword,shadowLastChange by self write by dn="cn=admin,$LDAP_BASE_DN" write by anonymous auth by * none
-	olcAccess: {1}to * by self read by dn="cn=admin,$LDAP_BASE_DN" write by * none
+	olcAccess: {0}to * by dn.exact=$peercred manage by * break
+	olcAccess: {1}to attrs=userPassword,shadowLastChange by self write by dn="cn=admin,$LDAP_BASE_DN" write by anonymous auth by * none
+	olcAccess: {2}to * by self read by dn="cn=admin,$LDAP_BASE_DN" write by * none
 
 	dn: olcOverlay={0}memberof,olcDatabase={1}mdb,cn=config
 	objectClass: olcOverlayConfig
@@ -330,8 +332,9 @@ if $bootstrap; then
 		dn: olcDatabase={1}mdb,cn=config
 		changetype: modify
 		replace: olcAccess
-		olcAccess: {0}to attrs=userPassword,shadowLastChange by self write by dn="cn=admin,$LDAP_BASE_DN" write by anonymous auth by * none
-		olcAccess: {1}to * by self read by dn="cn=admin,$LDAP_BASE_DN" write by dn="cn=$LDAP_READONLY_USER_USERNAME,$LDAP_BASE_DN" read by * none
+		olcAccess: {0}to * by dn.exact=$peercred manage by * break
+		olcAccess: {1}to attrs=userPassword,shadowLastChange by self write by dn="cn=admin,$LDAP_BASE_DN" write by anonymous auth by * none
+		olcAccess: {2}to * by self read by dn="cn=admin,$LDAP_BASE_DN" write by dn="cn=$LDAP_READONLY_USER_USERNAME,$LDAP_BASE_DN" read by * none
 		EOF
 		ldapmodify -Q -Y EXTERNAL -H "$ldapi" -f "$work/readonly-acl.ldif" >/dev/null
 	fi
@@ -413,10 +416,13 @@ if [ ! -e "$state/slapd-first-start-done" ] || $bootstrap; then
 	touch "$state/slapd-first-start-done"
 fi
 
-urls="ldap://:$LDAP_PORT/ ldapi:///"
+# Like osixia's process.sh: ldap:// and ldaps:// on the container's FQDN
+# only (so not on 127.0.0.1), and ldapi:///.
+fqdn=$(hostname --fqdn 2>/dev/null || hostname)
+urls="ldap://$fqdn:$LDAP_PORT ldapi:///"
 if tls_on || [ -e /etc/ldap/slapd.d/docker-openldap-was-started-with-tls ]; then
 	ensure_certs
-	urls="ldap://:$LDAP_PORT/ ldaps://:$LDAPS_PORT/ ldapi:///"
+	urls="ldap://$fqdn:$LDAP_PORT ldaps://$fqdn:$LDAPS_PORT ldapi:///"
 fi
 rm -rf "$work"
 trap - EXIT
