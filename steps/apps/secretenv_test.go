@@ -18,7 +18,6 @@ var envSecretsLeft = map[string][]string{
 	"gitlab":       {"gitlab/GITLAB_ROOT_PASSWORD"},
 	"gotosocial":   {"gotosocial/GTS_DB_PASSWORD"},
 	"hedgedoc":     {"hedgedoc/CMD_DB_URL", "hedgedoc/CMD_SESSION_SECRET"},
-	"humhub":       {"humhub/HUMHUB_ADMIN_PASSWORD", "humhub/HUMHUB_DB_PASSWORD", "humhub/HUMHUB_REDIS_PASSWORD"},
 	"joomla":       {"joomla/JOOMLA_ADMIN_PASSWORD", "joomla/JOOMLA_DB_PASSWORD"},
 	"keycloak":     {"keycloak/KC_BOOTSTRAP_ADMIN_PASSWORD", "keycloak/KC_DB_PASSWORD"},
 	"mastodon":     {"*/ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "*/ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "*/ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "*/DB_PASS", "*/OTP_SECRET", "*/REDIS_URL", "*/SECRET_KEY_BASE"},
@@ -27,9 +26,6 @@ var envSecretsLeft = map[string][]string{
 	"peertube":     {"peertube/PEERTUBE_DB_PASSWORD", "peertube/PEERTUBE_REDIS_AUTH", "peertube/PEERTUBE_SECRET", "peertube/PT_INITIAL_ROOT_PASSWORD"},
 	"penpot":       {"*/PENPOT_DATABASE_PASSWORD", "*/PENPOT_REDIS_URI", "*/PENPOT_SECRET_KEY"},
 	"pixelfed":     {"*/DB_PASSWORD", "*/REDIS_PASSWORD"},
-	"redmine":      {"redmine/REDMINE_DB_PASSWORD", "redmine/REDMINE_SECRET_KEY_BASE"},
-	"roundcube":    {"roundcube/ROUNDCUBEMAIL_DB_PASSWORD", "roundcube/ROUNDCUBEMAIL_DES_KEY"},
-	"yourls":       {"yourls/YOURLS_DB_PASS", "yourls/YOURLS_PASS"},
 }
 
 // TestNoNewSecretInServiceEnvironments renders every app with marked
