@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/identity"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/proxmox"
 	"github.com/collabstack/collabstack/steps/site"
@@ -18,6 +19,7 @@ const (
 	ExitUsage       = 2   // bad command line or site file; nothing was changed
 	ExitLocked      = 3   // another apply holds the site's lock
 	ExitTrust       = 4   // a host key is unknown or changed, or the PVE certificate changed
+	ExitDirectory   = 5   // users: the user already exists, or no such user or group
 	ExitInterrupted = 130 // Ctrl-C; re-run to resume
 )
 
@@ -29,6 +31,7 @@ func exitCode(err error) int {
 	var es site.Errors
 	var fe site.FieldError
 	var ue usageError
+	var ife *identity.FieldError
 	var se *install.SiteError
 	var re *engine.RunError
 	var mismatch *ssh.HostKeyMismatchError
@@ -41,8 +44,10 @@ func exitCode(err error) int {
 		return ExitTrust
 	case errors.Is(err, install.ErrLocked):
 		return ExitLocked
-	case errors.As(err, &es), errors.As(err, &fe), errors.As(err, &ue), errors.As(err, &se):
+	case errors.As(err, &es), errors.As(err, &fe), errors.As(err, &ue), errors.As(err, &se), errors.As(err, &ife):
 		return ExitUsage
+	case errors.Is(err, identity.ErrExists), errors.Is(err, identity.ErrNotFound):
+		return ExitDirectory
 	case errors.As(err, &re) && re.Cancelled, errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	default:

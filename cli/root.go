@@ -85,6 +85,7 @@ file (collabstack init) and run collabstack apply.`,
 	root.AddCommand(a.wizardCommand(), a.appsCommand(), a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.logsCommand(), a.secretCommand(), a.labCommand(), a.rollbackCommand(), a.imagesCommand(), a.dnsCommand(), a.hostsCommand())
 	root.AddCommand(a.backupCommand(), a.restoreCommand(), a.failoverCommand(), a.failbackCommand())
 	root.AddCommand(a.lifecycleCommands()...)
+	root.AddCommand(a.usersCommand())
 	return root
 }
 
