@@ -21,9 +21,7 @@ var envSecretsLeft = map[string][]string{
 	"joomla":       {"joomla/JOOMLA_ADMIN_PASSWORD", "joomla/JOOMLA_DB_PASSWORD"},
 	"keycloak":     {"keycloak/KC_BOOTSTRAP_ADMIN_PASSWORD", "keycloak/KC_DB_PASSWORD"},
 	"mastodon":     {"*/ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "*/ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "*/ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "*/DB_PASS", "*/OTP_SECRET", "*/REDIS_URL", "*/SECRET_KEY_BASE"},
-	"onlyoffice":   {"onlyoffice/JWT_SECRET"},
 	"openmeetings": {"openmeetings/OM_DB_PASS", "openmeetings/OM_PASS", "openmeetings/TURN_SECRET"},
-	"peertube":     {"peertube/PEERTUBE_DB_PASSWORD", "peertube/PEERTUBE_REDIS_AUTH", "peertube/PEERTUBE_SECRET", "peertube/PT_INITIAL_ROOT_PASSWORD"},
 	"penpot":       {"*/PENPOT_DATABASE_PASSWORD", "*/PENPOT_REDIS_URI", "*/PENPOT_SECRET_KEY"},
 	"pixelfed":     {"*/DB_PASSWORD", "*/REDIS_PASSWORD"},
 }
