@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -160,41 +161,41 @@ func renderTemplate(name string, data any) ([]byte, error) {
 
 // bridgeStep makes the bridge over the main NIC with an automatic revert.
 func bridgeStep(id, hostName string, needs []string, o Options) engine.Step {
-	vars := map[string]string{"BRIDGE": o.Bridge}
+	data := map[string]any{"Bridge": o.Bridge, "StateDir": NetStateDir}
 	return &engine.Func{
 		StepID: id, Name: "Bridge " + hostName + "'s network as " + o.Bridge + " (reverted unless confirmed)", On: hostName, Needs: needs, Comp: Component,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-			r := run(ctx, env, "bridge.sh", "check", vars, false)
+			r := run(ctx, env, "bridge.sh", script.Check, data, false)
 			switch {
-			case r.err == nil:
+			case r.Err == nil:
 				return true, nil
-			case r.code == checkTodo:
-				logPrefixed(env, r.out, "todo: ")
+			case r.Todo():
+				script.LogLines(env, r.Out, "todo: ")
 				return false, nil
 			}
-			return false, fmt.Errorf("read %s's network: %w", hostName, r.err)
+			return false, fmt.Errorf("read %s's network: %w", hostName, r.Err)
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			change := NetChange{Bridge: o.Bridge, RevertAfter: o.RevertAfter}
 			// A change left armed by an interrupted run: reaching the host
 			// through it is the confirmation it waits for.
-			if r := run(ctx, env, "bridge.sh", "check", vars, false); strings.Contains(r.out, "todo: confirm the network change") {
+			if r := run(ctx, env, "bridge.sh", script.Check, data, false); strings.Contains(r.Out, "todo: confirm the network change") {
 				env.Logf("a network change on %s waits for confirmation; confirming it", hostName)
 				r := change.confirm(ctx, env)
-				logPrefixed(env, r.out, "confirmed: ")
-				logPrefixed(env, r.out, "reverted: ")
-				if r.err != nil && r.code != confirmReverted && r.code != confirmFailed {
-					return fmt.Errorf("confirm the pending network change on %s: %w", hostName, r.err)
+				script.LogLines(env, r.Out, "confirmed: ")
+				script.LogLines(env, r.Out, "reverted: ")
+				if r.Err != nil && r.Code != confirmReverted && r.Code != confirmFailed {
+					return fmt.Errorf("confirm the pending network change on %s: %w", hostName, r.Err)
 				}
-				if r := run(ctx, env, "bridge.sh", "check", vars, false); r.err == nil {
+				if r := run(ctx, env, "bridge.sh", script.Check, data, false); r.Err == nil {
 					return nil
 				}
 			}
-			r := run(ctx, env, "bridge-facts.sh", "check", vars, false)
-			if r.err != nil {
-				return fmt.Errorf("read %s's network: %w", hostName, r.err)
+			r := run(ctx, env, "bridge-facts.sh", script.Check, map[string]any{}, false)
+			if r.Err != nil {
+				return fmt.Errorf("read %s's network: %w", hostName, r.Err)
 			}
-			facts := ParseNetFacts(r.out)
+			facts := ParseNetFacts(r.Out)
 			content, err := Interfaces(hostName, o.Bridge, facts)
 			if err != nil {
 				return err
@@ -207,9 +208,9 @@ func bridgeStep(id, hostName string, needs []string, o Options) engine.Step {
 			if err := change.Apply(ctx, env); err != nil {
 				return err
 			}
-			if r := run(ctx, env, "bridge.sh", "check", vars, false); r.err != nil {
-				logPrefixed(env, r.out, "todo: ")
-				return engine.WithHint(fmt.Errorf("%s: the bridge %s was confirmed but is not complete: %w", hostName, o.Bridge, r.err),
+			if r := run(ctx, env, "bridge.sh", script.Check, data, false); r.Err != nil {
+				script.LogLines(env, r.Out, "todo: ")
+				return engine.WithHint(fmt.Errorf("%s: the bridge %s was confirmed but is not complete: %w", hostName, o.Bridge, r.Err),
 					"compare /etc/network/interfaces with `ip addr` and `ip route` on the host")
 			}
 			return nil
@@ -252,41 +253,49 @@ func (c NetChange) Apply(ctx context.Context, env *engine.Env) error {
 	if err != nil {
 		return err
 	}
+	service, err := renderTemplate(revertUnit+".service.tmpl", map[string]any{"LibDir": hostLibDir})
+	if err != nil {
+		return err
+	}
+	hostData := map[string]any{"StateDir": NetStateDir}
+	netapply, err := script.RenderFile(Dir+"netapply.sh", hostData)
+	if err != nil {
+		return err
+	}
+	netrevert, err := script.RenderFile(Dir+"netrevert.sh", hostData)
+	if err != nil {
+		return err
+	}
 	files := []struct {
-		path, src string
-		data      []byte
-		mode      fs.FileMode
+		path string
+		data []byte
+		mode fs.FileMode
 	}{
 		{path: NetStateDir + "/interfaces.new", data: c.Interfaces, mode: 0o644},
-		{path: hostLibDir + "/netapply.sh", src: "netapply.sh", mode: 0o755},
-		{path: hostLibDir + "/netrevert.sh", src: "netrevert.sh", mode: 0o755},
-		{path: unitDir + "/" + revertUnit + ".service", src: revertUnit + ".service", mode: 0o644},
+		{path: hostLibDir + "/netapply.sh", data: []byte(netapply), mode: 0o755},
+		{path: hostLibDir + "/netrevert.sh", data: []byte(netrevert), mode: 0o755},
+		{path: unitDir + "/" + revertUnit + ".service", data: service, mode: 0o644},
 		{path: unitDir + "/" + revertUnit + ".timer", data: timer, mode: 0o644},
 	}
 	for _, f := range files {
-		data := f.data
-		if f.src != "" {
-			if data, err = templates.FS.ReadFile(Dir + f.src); err != nil {
-				return fmt.Errorf("read %s%s: %w", Dir, f.src, err)
-			}
-		}
-		if err := env.Host.Upload(ctx, f.path, data, f.mode, "root"); err != nil {
+		if err := env.Host.Upload(ctx, f.path, f.data, f.mode, "root"); err != nil {
 			return fmt.Errorf("upload %s to %s: %w", f.path, name, err)
 		}
 	}
 
 	armed := time.Now()
-	r := run(ctx, env, "bridge-apply.sh", "apply", map[string]string{
-		"BRIDGE": c.Bridge, "NEW": NetStateDir + "/interfaces.new", "REVERT_SECONDS": strconv.Itoa(secs),
+	r := run(ctx, env, "bridge-apply.sh", script.Apply, map[string]any{
+		"Bridge": c.Bridge, "New": NetStateDir + "/interfaces.new", "RevertSeconds": strconv.Itoa(secs),
+		"StateDir": NetStateDir, "LibDir": hostLibDir,
 	}, true)
-	if r.err != nil {
-		if !strings.Contains(r.out, "armed:") {
-			return engine.WithHint(fmt.Errorf("apply the new network configuration on %s: %w", name, r.err),
+	if r.Err != nil {
+		if !strings.Contains(r.Out, "armed:") {
+			return engine.WithHint(fmt.Errorf("apply the new network configuration on %s: %w", name, r.Err),
 				"nothing was changed; the output above says why")
 		}
 		// Armed, and the connection may have dropped with the change:
 		// confirming below tells.
-		env.Logf("the apply command on %s ended with %v; trying to confirm", name, r.err)
+		env.Logf("the apply command on %s ended with %v; trying to confirm", name, r.Err)
 	}
 
 	margin := min(20*time.Second, c.RevertAfter/4)
@@ -300,14 +309,14 @@ func (c NetChange) Apply(ctx context.Context, env *engine.Env) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("confirm the network change on %s: %w (the host puts its previous configuration back at %s)", name, ctx.Err(), armed.Add(c.RevertAfter).Format(time.TimeOnly))
 		}
-		if r.code == confirmPending {
+		if r.Code == confirmPending {
 			sleep(ctx, 500*time.Millisecond)
 			continue
 		}
 		if lastErr == nil {
-			env.Logf("%s does not answer since the change (%v); retrying until %s", name, r.err, confirmBy.Format(time.TimeOnly))
+			env.Logf("%s does not answer since the change (%v); retrying until %s", name, r.Err, confirmBy.Format(time.TimeOnly))
 		}
-		lastErr = r.err
+		lastErr = r.Err
 		sleep(ctx, 2*time.Second)
 	}
 
@@ -322,7 +331,7 @@ func (c NetChange) Apply(ctx context.Context, env *engine.Env) error {
 		if done, err := c.outcome(env, name, r); done {
 			return err
 		}
-		lastErr = r.err
+		lastErr = r.Err
 		sleep(ctx, 5*time.Second)
 	}
 	if lastErr == nil {
@@ -334,18 +343,18 @@ func (c NetChange) Apply(ctx context.Context, env *engine.Env) error {
 
 // outcome judges a confirm attempt: done is false when it must be tried
 // again (the host did not answer, or the change is still being applied).
-func (c NetChange) outcome(env *engine.Env, name string, r result) (done bool, err error) {
+func (c NetChange) outcome(env *engine.Env, name string, r script.Result) (done bool, err error) {
 	switch {
-	case r.err == nil && strings.Contains(r.out, "confirmed: "):
-		logPrefixed(env, r.out, "confirmed: ")
+	case r.Err == nil && strings.Contains(r.Out, "confirmed: "):
+		script.LogLines(env, r.Out, "confirmed: ")
 		return true, nil
-	case r.err == nil:
-		return true, engine.WithHint(fmt.Errorf("the network change on %s is no longer waiting for confirmation, and was not reverted: %s", name, strings.TrimSpace(r.out)),
+	case r.Err == nil:
+		return true, engine.WithHint(fmt.Errorf("the network change on %s is no longer waiting for confirmation, and was not reverted: %s", name, strings.TrimSpace(r.Out)),
 			"another collabstack run may have confirmed it; compare /etc/network/interfaces with `ip addr` on the host and run apply again")
-	case r.code == confirmReverted:
-		return true, c.revertedError(name, r.out)
-	case r.code == confirmFailed:
-		return true, engine.WithHint(fmt.Errorf("the new network configuration did not come up on %s and was put back: %w", name, r.err),
+	case r.Code == confirmReverted:
+		return true, c.revertedError(name, r.Out)
+	case r.Code == confirmFailed:
+		return true, engine.WithHint(fmt.Errorf("the new network configuration did not come up on %s and was put back: %w", name, r.Err),
 			"the ifreload output above says why; the file collabstack wrote is %s/interfaces.new on the host", NetStateDir)
 	}
 	return false, nil
@@ -354,37 +363,38 @@ func (c NetChange) outcome(env *engine.Env, name string, r result) (done bool, e
 // confirmWithin is confirm bounded by deadline even when the transport
 // does not notice a stalled connection: the attempt is abandoned (it ends
 // on its own once the connection recovers or breaks).
-func (c NetChange) confirmWithin(ctx context.Context, env *engine.Env, deadline time.Time) result {
+func (c NetChange) confirmWithin(ctx context.Context, env *engine.Env, deadline time.Time) script.Result {
 	limit := time.Until(deadline).Round(time.Second)
 	actx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	done := make(chan result, 1)
+	done := make(chan script.Result, 1)
 	go func() { done <- c.confirm(actx, env) }()
 	select {
 	case r := <-done:
 		return r
 	case <-actx.Done():
-		return result{code: -1, err: fmt.Errorf("%s did not answer within %s: %w", env.Host.Name(), limit, actx.Err())}
+		return script.Result{Code: -1, Err: fmt.Errorf("%s did not answer within %s: %w", env.Host.Name(), limit, actx.Err())}
 	}
 }
 
 // confirm runs bridge-confirm.sh twice: STAGE=status returns the token
 // the host drew after the change, STAGE=confirm sends it back and
 // disarms the timer. Exit 5 means the change is not applied yet.
-func (c NetChange) confirm(ctx context.Context, env *engine.Env) result {
-	vars := map[string]string{"STAGE": "status", "BRIDGE": c.Bridge, "ADDRESS": c.Address}
-	r := run(ctx, env, "bridge-confirm.sh", "apply", vars, false)
-	if r.err != nil || !strings.Contains(r.out, "token: ") {
+func (c NetChange) confirm(ctx context.Context, env *engine.Env) script.Result {
+	data := map[string]any{"Stage": "status", "Bridge": c.Bridge, "Address": c.Address, "Token": "",
+		"StateDir": NetStateDir, "LibDir": hostLibDir}
+	r := run(ctx, env, "bridge-confirm.sh", script.Apply, data, false)
+	if r.Err != nil || !strings.Contains(r.Out, "token: ") {
 		return r
 	}
 	token := ""
-	for _, line := range strings.Split(r.out, "\n") {
+	for _, line := range strings.Split(r.Out, "\n") {
 		if t, ok := strings.CutPrefix(line, "token: "); ok {
 			token = strings.TrimSpace(t)
 		}
 	}
-	vars["STAGE"], vars["TOKEN"] = "confirm", token
-	return run(ctx, env, "bridge-confirm.sh", "apply", vars, false)
+	data["Stage"], data["Token"] = "confirm", token
+	return run(ctx, env, "bridge-confirm.sh", script.Apply, data, false)
 }
 
 func (c NetChange) revertedError(name, out string) error {

@@ -15,9 +15,10 @@
 //	pve/bridge/<host>     vmbr0 over the main NIC, with an automatic revert
 //
 // A host where pveversion answers already skips every install step. The
-// shell lives in templates/proxmox/install; values reach it as environment
-// variables. Every Check reads the live host, so a second run changes
-// nothing.
+// shell lives in templates/proxmox/install and runs as every step script
+// does (steps/script: one lib.sh, MODE=check / MODE=apply, exit 100 for
+// work to do); values reach it through the template, shell-quoted. Every
+// Check reads the live host, so a second run changes nothing.
 package pveinstall
 
 import (
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -151,18 +153,18 @@ func StepsWith(s *site.Site, hostName string, o Options, needs ...string) []engi
 		requireVirt = "0"
 	}
 	return []engine.Step{
-		preflightStep(id("preflight"), hostName, needs, map[string]string{
-			"MIN_MEM_MB": strconv.Itoa(memMB), "MIN_DISK_GB": strconv.Itoa(diskGB), "REQUIRE_VIRT": requireVirt,
+		preflightStep(id("preflight"), hostName, needs, map[string]any{
+			"MinMemMB": strconv.Itoa(memMB), "MinDiskGB": strconv.Itoa(diskGB), "RequireVirt": requireVirt,
 		}),
-		scriptStep(id("repo"), "Add the Proxmox VE repository on "+hostName, hostName, []string{id("preflight")}, "repo.sh", map[string]string{
-			"REPO_URL": o.RepoURL, "KEY_URL": o.KeyURL, "KEY_SHA512": o.KeySHA512, "SUITE": o.Suite, "REPO_COMPONENT": o.RepoComponent,
+		scriptStep(id("repo"), "Add the Proxmox VE repository on "+hostName, hostName, []string{id("preflight")}, "repo.sh", map[string]any{
+			"RepoURL": o.RepoURL, "KeyURL": o.KeyURL, "KeySHA512": o.KeySHA512, "Suite": o.Suite, "RepoComponent": o.RepoComponent,
 		}),
-		scriptStep(id("kernel"), "Install the Proxmox VE kernel on "+hostName, hostName, []string{id("repo")}, "kernel.sh", nil),
+		scriptStep(id("kernel"), "Install the Proxmox VE kernel on "+hostName, hostName, []string{id("repo")}, "kernel.sh", map[string]any{}),
 		rebootStep(id("reboot"), hostName, []string{id("kernel")}),
-		scriptStep(id("packages"), "Install Proxmox VE on "+hostName, hostName, []string{id("reboot")}, "packages.sh", map[string]string{
-			"PACKAGES": strings.Join(o.Packages, " "),
+		scriptStep(id("packages"), "Install Proxmox VE on "+hostName, hostName, []string{id("reboot")}, "packages.sh", map[string]any{
+			"Packages": o.Packages,
 		}),
-		scriptStep(id("cleanup"), "Remove the Debian kernel and os-prober from "+hostName, hostName, []string{id("packages")}, "cleanup.sh", nil),
+		scriptStep(id("cleanup"), "Remove the Debian kernel and os-prober from "+hostName, hostName, []string{id("packages")}, "cleanup.sh", map[string]any{}),
 		bridgeStep(id("bridge"), hostName, []string{id("cleanup")}, o),
 	}
 }
@@ -170,31 +172,31 @@ func StepsWith(s *site.Site, hostName string, o Options, needs ...string) []engi
 // preflightStep checks the host against Proxmox VE's and the plan's needs.
 // It changes nothing: Check passes when the host is fit (or runs PVE
 // already); otherwise Apply fails with every problem and what to do.
-func preflightStep(id, hostName string, needs []string, vars map[string]string) engine.Step {
+func preflightStep(id, hostName string, needs []string, data map[string]any) engine.Step {
 	return &engine.Func{
 		StepID: id, Name: "Check that " + hostName + " is ready for Proxmox VE", On: hostName, Needs: needs, Comp: Component,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-			r := run(ctx, env, "preflight.sh", "check", vars, false)
-			logPrefixed(env, r.out, "warn: ")
-			logPrefixed(env, r.out, "ok: ")
+			r := run(ctx, env, "preflight.sh", script.Check, data, false)
+			script.LogLines(env, r.Out, "warn: ")
+			script.LogLines(env, r.Out, "ok: ")
 			switch {
-			case r.err == nil:
+			case r.Err == nil:
 				return true, nil
-			case r.code == checkTodo:
-				logPrefixed(env, r.out, "problem: ")
+			case r.Todo():
+				script.LogLines(env, r.Out, "problem: ")
 				return false, nil
 			}
-			return false, fmt.Errorf("preflight of %s: %w", hostName, r.err)
+			return false, fmt.Errorf("preflight of %s: %w", hostName, r.Err)
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			r := run(ctx, env, "preflight.sh", "apply", vars, false)
-			if r.err == nil {
-				logPrefixed(env, r.out, "ok: ")
+			r := run(ctx, env, "preflight.sh", script.Apply, data, false)
+			if r.Err == nil {
+				script.LogLines(env, r.Out, "ok: ")
 				return nil
 			}
-			problems, fixes := parseProblems(r.out)
+			problems, fixes := parseProblems(r.Out)
 			if len(problems) == 0 {
-				return fmt.Errorf("preflight of %s: %w", hostName, r.err)
+				return fmt.Errorf("preflight of %s: %w", hostName, r.Err)
 			}
 			var msg strings.Builder
 			fmt.Fprintf(&msg, "%s is not ready for Proxmox VE:", hostName)
@@ -224,20 +226,20 @@ func parseProblems(out string) (problems, fixes []string) {
 func rebootStep(id, hostName string, needs []string) engine.Step {
 	title := "Reboot " + hostName + " into the Proxmox VE kernel"
 	check := func(ctx context.Context, env *engine.Env) (bool, string, error) {
-		r := run(ctx, env, "kernel-running.sh", "check", nil, false)
+		r := run(ctx, env, "kernel-running.sh", script.Check, map[string]any{}, false)
 		kernel := ""
-		for _, line := range strings.Split(r.out, "\n") {
+		for _, line := range strings.Split(r.Out, "\n") {
 			if k, ok := strings.CutPrefix(line, "running kernel: "); ok {
 				kernel = k
 			}
 		}
 		switch {
-		case r.err == nil:
+		case r.Err == nil:
 			return true, kernel, nil
-		case r.code == checkTodo:
+		case r.Todo():
 			return false, kernel, nil
 		}
-		return false, kernel, fmt.Errorf("%s: read the running kernel: %w", hostName, r.err)
+		return false, kernel, fmt.Errorf("%s: read the running kernel: %w", hostName, r.Err)
 	}
 	return &engine.Func{
 		StepID: id, Name: title, On: hostName, Needs: needs, Comp: Component,

@@ -7,12 +7,14 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/pveinstall"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/templates"
 )
 
 // TestScriptsAreShellcheckClean runs shellcheck on every step script
-// behind lib.sh, on the scripts installed on the host, and on lib.sh.
+// behind the one lib.sh (steps/script) and on the scripts installed on
+// the host, rendered with values that need quoting.
 func TestScriptsAreShellcheckClean(t *testing.T) {
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		t.Skip("shellcheck is not installed (apt-get install shellcheck)")
@@ -24,26 +26,36 @@ func TestScriptsAreShellcheckClean(t *testing.T) {
 			t.Errorf("shellcheck %s: %v\n%s", name, err, out)
 		}
 	}
+	// Every value any of the scripts takes; a missing one is an error.
+	data := map[string]any{
+		"MinMemMB": "4096", "MinDiskGB": "32", "RequireVirt": "1",
+		"RepoURL": "http://download.example/debian/pve", "KeyURL": "https://example/key's.gpg", "KeySHA512": "ab12",
+		"Suite": "bookworm", "RepoComponent": "pve-no-subscription", "Packages": []string{"proxmox-ve", "postfix"},
+		"Bridge": "vmbr0", "StateDir": pveinstall.NetStateDir, "LibDir": "/usr/local/lib/collabstack",
+		"New": pveinstall.NetStateDir + "/interfaces.new", "RevertSeconds": "120",
+		"Stage": "status", "Address": "192.0.2.10/24", "Token": "",
+	}
 	for _, name := range pveinstall.Scripts() {
-		text, err := pveinstall.Script(name)
+		text, err := script.Render(pveinstall.Dir+name, data)
 		if err != nil {
 			t.Fatal(err)
 		}
 		check(name, text)
 	}
-	for _, name := range append(pveinstall.HostScripts(), "lib.sh") {
-		data, err := templates.FS.ReadFile(pveinstall.Dir + name)
+	for _, name := range pveinstall.HostScripts() {
+		text, err := script.RenderFile(pveinstall.Dir+name, data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		check(name, string(data))
+		check(name, text)
 	}
-	// Every .sh under templates/proxmox/install is one of the above.
+	// Every .sh under templates/proxmox/install is one of the above, and
+	// none brings a lib.sh of its own.
 	entries, err := templates.FS.ReadDir(strings.TrimSuffix(pveinstall.Dir, "/"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := map[string]bool{"lib.sh": true}
+	known := map[string]bool{}
 	for _, n := range append(pveinstall.Scripts(), pveinstall.HostScripts()...) {
 		known[n] = true
 	}

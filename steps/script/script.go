@@ -51,38 +51,80 @@ func Step(sp Spec) *engine.Func {
 		if d == nil {
 			return true, nil
 		}
-		text, err := Render(sp.Path, d)
-		if err != nil {
-			return false, err
-		}
-		opts := host.RunOpts{Sudo: true, Stdin: stdin, Env: map[string]string{"MODE": mode}}
-		if mode == "apply" {
+		opts := host.RunOpts{Stdin: stdin}
+		if mode == Apply {
 			opts.Output = env.Out
 		}
-		out, err := env.Host.Run(ctx, text, opts)
-		var ee *host.ExitError
+		r := Run(ctx, env.Host, sp.Path, mode, d, opts)
 		switch {
-		case err == nil:
+		case r.Err == nil:
 			return true, nil
-		case mode == "check" && errors.As(err, &ee) && ee.Code == CheckTodo:
-			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-				if strings.HasPrefix(line, "todo: ") {
-					env.Logf("%s", strings.TrimPrefix(line, "todo: "))
-				}
-			}
+		case mode == Check && r.Todo():
+			LogLines(env, r.Out, "todo: ")
 			return false, nil
 		default:
-			return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], err),
+			return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], r.Err),
 				"the output above shows the failing command; fix it on %s and run apply again (finished steps are skipped)", sp.Host)
 		}
 	}
 	return &engine.Func{
 		StepID: sp.ID, Name: sp.Title, On: sp.Host, Needs: sp.Needs, Comp: sp.Component,
-		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) { return run(ctx, env, "check") },
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) { return run(ctx, env, Check) },
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			_, err := run(ctx, env, "apply")
+			_, err := run(ctx, env, Apply)
 			return err
 		},
+	}
+}
+
+// The modes a script runs in (its MODE).
+const (
+	// Check only reads: exit 0 when done, CheckTodo when not.
+	Check = "check"
+	// Apply does what is missing.
+	Apply = "apply"
+)
+
+// Result is what one run of a script tells.
+type Result struct {
+	Out  string // stdout
+	Code int    // exit status: 0 when Err is nil, -1 when the script did not run to an exit
+	Err  error  // the exit error, or why the script did not run
+}
+
+// Todo reports a check that found work to do (exit CheckTodo).
+func (r Result) Todo() bool { return r.Code == CheckTodo }
+
+// Run renders templates/<path> behind lib.sh with data and runs it on h
+// as root with MODE=mode; opts gives stdin and where output lines go. It
+// is for steps whose scripts tell more than done or not (a preflight's
+// problems, a confirmation's token); Step covers the rest.
+func Run(ctx context.Context, h host.Host, path, mode string, data map[string]any, opts host.RunOpts) Result {
+	text, err := Render(path, data)
+	if err != nil {
+		return Result{Code: -1, Err: err}
+	}
+	opts.Sudo = true
+	opts.Env = map[string]string{"MODE": mode}
+	out, err := h.Run(ctx, text, opts)
+	var ee *host.ExitError
+	switch {
+	case err == nil:
+		return Result{Out: out}
+	case errors.As(err, &ee):
+		return Result{Out: out, Code: ee.Code, Err: err}
+	default:
+		return Result{Out: out, Code: -1, Err: err}
+	}
+}
+
+// LogLines logs the lines of out that start with prefix, without it
+// ("todo: ", or a script's own "problem: ").
+func LogLines(env *engine.Env, out, prefix string) {
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			env.Logf("%s", rest)
+		}
 	}
 }
 

@@ -7,6 +7,12 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 LC_ALL=C
 export LC_ALL
+# The system folders, also when sudo or su kept a PATH without them.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;;
+esac
+export PATH
 
 # todo reports what is missing; in check mode that ends the script.
 todo() {
@@ -22,14 +28,48 @@ installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
 }
 
+# installed_like PATTERN...: the installed packages whose names match the
+# dpkg-query patterns, one per line.
+installed_like() {
+	# shellcheck disable=SC2016 # ${Package} and ${Status} are dpkg-query's
+	dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '$2 == "install" && $4 == "installed" { print $1 }'
+}
+
+# apt_get ARGS...: apt-get that waits for another apt to finish.
+apt_get() {
+	apt-get -o DPkg::Lock::Timeout=600 -q "$@"
+}
+
 apt_updated=""
-# apt_install PKG...: installs packages, waiting for another apt to finish.
-apt_install() {
+# apt_update: apt-get update, once per script.
+apt_update() {
 	if [ -z "$apt_updated" ]; then
-		apt-get -o DPkg::Lock::Timeout=600 update -q
+		apt_get update
 		apt_updated=1
 	fi
-	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$@"
+}
+
+# apt_install PKG...: installs packages, waiting for another apt to finish.
+apt_install() {
+	apt_update
+	apt_get install -y --no-install-recommends "$@"
+}
+
+# pve_installed: Proxmox VE is installed and answers (pveversion runs).
+pve_installed() {
+	command -v pveversion >/dev/null 2>&1 && pveversion >/dev/null 2>&1
+}
+
+# running_pve_kernel: the running kernel's image belongs to a Proxmox
+# kernel package (proxmox-kernel-*, or pve-kernel-* of older releases).
+running_pve_kernel() {
+	image="/boot/vmlinuz-$(uname -r)"
+	[ -e "$image" ] || return 1
+	owner=$(dpkg-query -S "$image" 2>/dev/null | cut -d: -f1)
+	case "$owner" in
+	proxmox-kernel-* | pve-kernel-*) return 0 ;;
+	esac
+	return 1
 }
 
 # in_container: this host is a container (a lab node), where services

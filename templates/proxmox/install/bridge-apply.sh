@@ -5,8 +5,12 @@
 # that a dropped SSH connection cannot stop it halfway. collabstack then
 # reaches the host again and confirms with bridge-confirm.sh; without that, the timer puts the
 # previous file back and reloads the network.
-# Environment: BRIDGE, NEW (the staged file), REVERT_SECONDS.
-: "${BRIDGE:?}" "${NEW:?}" "${REVERT_SECONDS:?}"
+# NEW is the staged file.
+BRIDGE={{q .Bridge}}
+NEW={{q .New}}
+REVERT_SECONDS={{q .RevertSeconds}}
+state_dir={{q .StateDir}}
+lib_dir={{q .LibDir}}
 if ! command -v ifreload >/dev/null 2>&1; then
 	echo "ifreload is missing: install ifupdown2 (apt-get install ifupdown2; Proxmox VE depends on it) and run apply again" >&2
 	exit 1

@@ -10,10 +10,13 @@
 # Exit status: 0 done (or nothing was waiting), 3 the timer had already
 # put the previous configuration back, 4 the new configuration did not
 # come up (it is put back now), 5 not applied yet, 6 wrong token.
-# Environment: STAGE, BRIDGE, ADDRESS (CIDR, or empty for any), TOKEN.
-: "${STAGE:?}" "${BRIDGE:?}"
-ADDRESS=${ADDRESS:-}
-TOKEN=${TOKEN:-}
+# ADDRESS is a CIDR, or empty for any; TOKEN is empty in the status stage.
+STAGE={{q .Stage}}
+BRIDGE={{q .Bridge}}
+ADDRESS={{q .Address}}
+TOKEN={{q .Token}}
+state_dir={{q .StateDir}}
+lib_dir={{q .LibDir}}
 
 not_armed() {
 	if [ -f "$state_dir/reverted" ]; then

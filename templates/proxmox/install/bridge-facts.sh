@@ -3,8 +3,6 @@
 # configures it. Prints KEY=VALUE lines; EXTRA= lines are the dns-*
 # options of the NIC's stanza, carried over to the bridge; OTHER_IFACE=
 # lines name the other interfaces the file configures.
-# Environment: BRIDGE.
-: "${BRIDGE:?}"
 file=/etc/network/interfaces
 route=$(ip -4 route show default | head -n 1)
 nic=$(printf '%s\n' "$route" | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')

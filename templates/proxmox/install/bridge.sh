@@ -2,8 +2,8 @@
 # automatic revert): /etc/network/interfaces declares it, it exists, and
 # no change is waiting for confirmation. A bridge someone declared
 # already (an existing Proxmox VE) is left as it is.
-# Environment: BRIDGE.
-: "${BRIDGE:?}"
+BRIDGE={{q .Bridge}}
+state_dir={{q .StateDir}}
 if [ -f "$state_dir/armed" ]; then
 	todo "confirm the network change applied at $(cat "$state_dir/armed") (a revert timer is armed)"
 fi

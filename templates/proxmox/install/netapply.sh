@@ -5,7 +5,7 @@
 # /etc/network/interfaces and records the result for bridge-confirm.sh.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-state_dir=/var/lib/collabstack/network
+state_dir={{q .StateDir}}
 # Let the SSH command that started this return first.
 sleep 1
 mkdir -p /run/network

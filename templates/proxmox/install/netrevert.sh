@@ -7,7 +7,7 @@
 # timer. The reason is kept in /var/lib/collabstack/network/reverted.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-state_dir=/var/lib/collabstack/network
+state_dir={{q .StateDir}}
 reason=${1:-"collabstack did not confirm the change in time"}
 exec 9>"$state_dir/lock"
 flock 9

@@ -1,8 +1,7 @@
 # Proxmox VE itself and its companions, as the install guide for Debian 12
 # lists them: proxmox-ve, postfix (preseeded to "Local only", so apt asks
 # nothing), open-iscsi and chrony. Runs on the Proxmox VE kernel.
-# Environment: PACKAGES (space-separated).
-: "${PACKAGES:?}"
+PACKAGES={{q (join .Packages " ")}}
 if pve_installed; then
 	exit 0
 fi

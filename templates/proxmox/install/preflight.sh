@@ -2,10 +2,12 @@
 # nothing. Each problem is printed as "problem: what" followed by
 # "fix: what to do"; warnings as "warn: ...". With problems it exits 100
 # (MODE=check) or 1 (MODE=apply); without, 0.
-# Environment: MIN_MEM_MB, MIN_DISK_GB (what the plan's VMs need plus the
-# host's own share), REQUIRE_VIRT (1: missing CPU virtualization is a
-# problem, 0: a warning).
-: "${MIN_MEM_MB:?}" "${MIN_DISK_GB:?}" "${REQUIRE_VIRT:?}"
+# MIN_MEM_MB and MIN_DISK_GB are what the plan's VMs need plus the host's
+# own share; REQUIRE_VIRT 1 makes missing CPU virtualization a problem, 0
+# a warning.
+MIN_MEM_MB={{q .MinMemMB}}
+MIN_DISK_GB={{q .MinDiskGB}}
+REQUIRE_VIRT={{q .RequireVirt}}
 
 if pve_installed; then
 	echo "ok: Proxmox VE is installed already ($(pveversion | head -n 1)): nothing to check"

@@ -3,8 +3,11 @@
 # against its published SHA-512), the no-subscription repository in
 # /etc/apt/sources.list.d/pve-install-repo.list, then apt update and
 # full-upgrade. An installed Proxmox VE is left as it is.
-# Environment: REPO_URL, KEY_URL, KEY_SHA512, SUITE, REPO_COMPONENT.
-: "${REPO_URL:?}" "${KEY_URL:?}" "${KEY_SHA512:?}" "${SUITE:?}" "${REPO_COMPONENT:?}"
+REPO_URL={{q .RepoURL}}
+KEY_URL={{q .KeyURL}}
+KEY_SHA512={{q .KeySHA512}}
+SUITE={{q .Suite}}
+REPO_COMPONENT={{q .RepoComponent}}
 
 if pve_installed; then
 	exit 0
