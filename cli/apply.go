@@ -65,6 +65,12 @@ a component to the site file, run it again and it adds just that.`,
 				for _, u := range sess.URLs() {
 					fmt.Fprintf(a.stdout, "Open %s\n", u)
 				}
+				if ports := sess.PortNotes(); len(ports) > 0 {
+					fmt.Fprintln(a.stdout, "Ports besides HTTP(S) (`collabstack dns check` lists them with the router's forwards):")
+					for _, p := range ports {
+						fmt.Fprintf(a.stdout, "  %s\n", p)
+					}
+				}
 				if note := sess.TrustNote(); note != "" {
 					fmt.Fprintln(a.stdout, note)
 				}

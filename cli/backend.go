@@ -361,6 +361,9 @@ func (b *backend) Run(ctx context.Context, path string, emit func(engine.Event))
 	for _, n := range sess.AdminNotes() {
 		res.Notes = append(res.Notes, "Admin of "+n)
 	}
+	for _, p := range sess.PortNotes() {
+		res.Notes = append(res.Notes, "Port of "+p)
+	}
 	if note := sess.TrustNote(); note != "" {
 		res.Notes = append(res.Notes, note)
 	}

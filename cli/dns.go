@@ -38,6 +38,16 @@ func (a *app) dnsCommand() *cobra.Command {
 					fmt.Fprintf(a.stdout, "    fix: %s\n", rec.Fix)
 				}
 			}
+			ports, err := network.PortLines(s)
+			if err != nil {
+				return err
+			}
+			if len(ports) > 0 {
+				fmt.Fprintln(a.stdout, "Ports besides HTTP(S), at the names above:")
+				for _, l := range ports {
+					fmt.Fprintf(a.stdout, "  %s\n", l)
+				}
+			}
 			if bad > 0 {
 				return fmt.Errorf("%d DNS records need attention at your DNS provider (see above)", bad)
 			}

@@ -10,12 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/kopnik"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sitemodel"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -335,40 +335,39 @@ func SiteRules(ctx context.Context, env *engine.Env, s *site.Site, members []sit
 		return r, engine.WithHint(fmt.Errorf("%s: collabstack cannot tell which networks may reach SSH (no SSH_CONNECTION, no private network)", hostName),
 			"name them in the site file: firewall: {admin_networks: [203.0.113.7, 192.168.1.0/24]}")
 	}
-	r.Public, err = PublicPorts(s)
+	r.Public, r.LAN, err = AppPorts(s)
 	return r, err
 }
 
 // PublicPorts are the ports open to everyone: the edge's HTTP and HTTPS
 // (80 and 443 unless its options move them; the kopnik preset's nginx
-// uses 80 and 443) and every chosen app's published ports.
+// uses 80 and 443) and every chosen app's public ports.
 func PublicPorts(s *site.Site) ([]Port, error) {
-	ports := []Port{{From: 80}, {From: 443}}
-	catalog, err := apps.Default()
+	public, _, err := AppPorts(s)
+	return public, err
+}
+
+// AppPorts are the ports open to everyone (PublicPorts) and those open
+// to the LAN, the VPN and the admin networks only (an app's port that is
+// not public, such as RADIUS), from the site model.
+func AppPorts(s *site.Site) (public, lan []Port, err error) {
+	public = []Port{{From: 80}, {From: 443}}
+	m, err := sitemodel.Of(s)
 	if err != nil {
-		return nil, fmt.Errorf("read the app catalog: %w", err)
+		return nil, nil, err
 	}
-	chosen, err := catalog.Selected(s)
-	if err != nil {
-		return nil, err
+	if m.EdgeHTTP != 0 {
+		public = append(public, Port{From: m.EdgeHTTP}, Port{From: m.EdgeHTTPS})
 	}
-	if slices.Contains(chosen, apps.EdgeName) {
-		hp, sp, err := catalog.EdgePorts(apps.InputFor(s, chosen, nil))
-		if err != nil {
-			return nil, err
-		}
-		ports = append(ports, Port{From: hp}, Port{From: sp})
-	}
-	for _, name := range chosen {
-		a, ok := catalog.Get(name)
-		if !ok {
-			continue
-		}
-		for _, p := range a.Ports {
-			ports = append(ports, Port{From: p.Port, To: p.Range, UDP: p.Protocol == "udp"})
+	for _, p := range m.Ports {
+		fp := Port{From: p.Port.Port, To: p.Range, UDP: p.Protocol == "udp"}
+		if p.Public {
+			public = append(public, fp)
+		} else {
+			lan = append(lan, fp)
 		}
 	}
-	return ports, nil
+	return public, lan, nil
 }
 
 // Facts is what facts.sh reads.

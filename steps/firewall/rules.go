@@ -57,8 +57,9 @@ type Rules struct {
 	// Admin may reach SSH; Trusted (admin networks and the LAN) may reach
 	// the admin consoles; Swarm are the swarm members' addresses.
 	Admin, Trusted, Swarm []netip.Prefix
-	// Public ports are open to everyone.
-	Public []Port
+	// Public ports are open to everyone; LAN ports to Trusted only (an
+	// app's port that is not public, such as RADIUS).
+	Public, LAN []Port
 	// AdminTCP are the admin consoles' ports.
 	AdminTCP []int
 }
@@ -86,17 +87,28 @@ func (r Rules) Render() ([]byte, error) {
 	// The swarm's members pull from the registry: trusted too.
 	d["Trusted4"], d["Trusted6"] = split(append(append(slices.Clone(r.Admin), r.Trusted...), r.Swarm...))
 	d["Swarm4"], d["Swarm6"] = split(r.Swarm)
-	var tcp, udp []string
-	for _, p := range compactPorts(r.Public) {
-		if p.From <= 0 || p.From > 65535 || p.To > 65535 || (p.To != 0 && p.To < p.From) {
-			return nil, fmt.Errorf("firewall of %s: bad port %s", r.Host, p)
+	byProto := func(ports []Port) (tcp, udp []string, err error) {
+		for _, p := range compactPorts(ports) {
+			if p.From <= 0 || p.From > 65535 || p.To > 65535 || (p.To != 0 && p.To < p.From) {
+				return nil, nil, fmt.Errorf("firewall of %s: bad port %s", r.Host, p)
+			}
+			if p.UDP {
+				udp = append(udp, p.String())
+			} else {
+				tcp = append(tcp, p.String())
+			}
 		}
-		if p.UDP {
-			udp = append(udp, p.String())
-		} else {
-			tcp = append(tcp, p.String())
-		}
+		return tcp, udp, nil
 	}
+	tcp, udp, err := byProto(r.Public)
+	if err != nil {
+		return nil, err
+	}
+	lanTCP, lanUDP, err := byProto(r.LAN)
+	if err != nil {
+		return nil, err
+	}
+	d["LANTCP"], d["LANUDP"] = lanTCP, lanUDP
 	var admin []string
 	for _, p := range slices.Compact(slices.Sorted(slices.Values(r.AdminTCP))) {
 		admin = append(admin, strconv.Itoa(p))

@@ -21,6 +21,7 @@ func sample() Rules {
 		Swarm:   []netip.Prefix{p("192.168.1.10/32"), p("192.168.1.11/32")},
 		Public: []Port{{From: 80}, {From: 443}, {From: 443}, {From: 3478, UDP: true}, {From: 3478},
 			{From: 49160, To: 49259, UDP: true}, {From: 49200, UDP: true}},
+		LAN:      []Port{{From: 1812, UDP: true}, {From: 1813, UDP: true}},
 		AdminTCP: AdminPorts,
 	}
 }
@@ -39,6 +40,7 @@ func TestRulesRenderAndNftAcceptsThem(t *testing.T) {
 		"tcp dport { 80, 443, 3478 } accept", "udp dport { 3478, 49160-49259 } accept",
 		"ip saddr @trusted4 tcp dport { 5000, 9443 } accept", "ip saddr @admin4 tcp dport 22 accept",
 		"ct original proto-dst { 80, 443, 3478 }",
+		"ip saddr @trusted4 udp dport { 1812, 1813 } accept", "ip saddr @trusted4 meta l4proto 17 ct original proto-dst { 1812, 1813 } accept",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("rules lack %q:\n%s", want, text)
@@ -88,6 +90,22 @@ func TestFactsAndPublicPorts(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "80/tcp 443/tcp 3478/tcp 8443/tcp 3478/udp 49160-49259/udp" {
 		t.Errorf("public ports %v", got)
+	}
+	// Ports through the edge's stream proxy are public like the app's
+	// own; RADIUS is for the LAN only.
+	s.Components = map[string]site.Component{"forgejo": {}, "freeradius": {}}
+	public, lan, err := AppPorts(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if str := func(ps []Port) string {
+		var out []string
+		for _, p := range compactPorts(ps) {
+			out = append(out, p.String())
+		}
+		return strings.Join(out, " ")
+	}; str(public) != "80 443 2223" || str(lan) != "1812 1813" {
+		t.Errorf("public %v, LAN %v", public, lan)
 	}
 }
 

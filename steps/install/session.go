@@ -276,6 +276,16 @@ func (s *Session) AdminNotes() []string {
 	return out
 }
 
+// PortNotes lists the chosen apps' ports that are not the web (git over
+// SSH, RTMP, TURN, mail, RADIUS): where clients reach each and who may.
+func (s *Session) PortNotes() []string {
+	m := s.Model()
+	if m == nil {
+		return nil
+	}
+	return m.PortNotes()
+}
+
 // Model is the site's names, URLs and apps, derived once per session;
 // nil when the site's components do not resolve against the catalog.
 func (s *Session) Model() *sitemodel.Model {

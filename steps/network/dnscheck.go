@@ -148,3 +148,33 @@ func notFound(err error) bool {
 	var de *net.DNSError
 	return errors.As(err, &de) && de.IsNotFound
 }
+
+// PortLines lists the chosen apps' ports that are not the web, for `dns
+// check`: each at the name clients use (it points where the records
+// above say), public or LAN-only, and whether the outer router forwards
+// it (single and full topologies: to the edge's node) or the user's own
+// router must.
+func PortLines(s *site.Site) ([]string, error) {
+	m, err := sitemodel.Of(s)
+	if err != nil {
+		return nil, err
+	}
+	to := ""
+	if s.Topology == site.TopologySingle || s.Topology == site.TopologyFull {
+		if a, err := EdgeAddress(s); err == nil {
+			to = a.String()
+		}
+	}
+	var out []string
+	for _, p := range m.Ports {
+		fwd := "LAN only: not forwarded"
+		switch {
+		case p.Public && to != "":
+			fwd = "the outer router forwards it to " + to
+		case p.Public:
+			fwd = "forward it at your router to the swarm manager"
+		}
+		out = append(out, fmt.Sprintf("%-16s %-32s %s: %s (%s); %s", p.Numbers(), p.Host, p.Title, p.Use, p.Reach(), fwd))
+	}
+	return out, nil
+}

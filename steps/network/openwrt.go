@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sitemodel"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -72,10 +73,10 @@ func (o RouterOptions) withDefaults(s *site.Site, name string) RouterOptions {
 	return o
 }
 
-// redirect is a firewall port forward.
+// redirect is a firewall port forward; End ends a range.
 type redirect struct {
 	Section, Name, Proto, DestIP string
-	Port                         int
+	Port, End                    int
 }
 
 // iface is one side of a router.
@@ -182,6 +183,20 @@ func routerModel(s *site.Site, name string, o RouterOptions, live *UCIState) (ro
 		}
 		for _, port := range []int{80, 443} {
 			d.Redirects = append(d.Redirects, redirect{Section: fmt.Sprintf("cs_fwd_tcp%d", port), Name: fmt.Sprintf("collabstack-web-%d", port), Proto: "tcp", Port: port, DestIP: sp.Edge})
+		}
+		// The apps' public ports that are not the web: every one reaches
+		// its app at the edge's node (published there, or through the
+		// edge's stream proxy).
+		m, err := sitemodel.Of(s)
+		if err != nil {
+			return d, err
+		}
+		for _, p := range m.Ports {
+			if !p.Public {
+				continue
+			}
+			d.Redirects = append(d.Redirects, redirect{Section: fmt.Sprintf("cs_app_%s_%s%d", p.App, p.Protocol, p.Port.Port), Name: fmt.Sprintf("collabstack-%s-%s%d", p.App, p.Protocol, p.Port.Port),
+				Proto: p.Protocol, Port: p.Port.Port, End: p.Range, DestIP: sp.Edge})
 		}
 		if vpnName, vpnAddr := VPNServerAddress(s); vpnAddr.IsValid() {
 			for _, vp := range o.VPNPorts {

@@ -8,6 +8,7 @@ package sitemodel
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/site"
@@ -50,6 +51,51 @@ type Model struct {
 	// EdgeHTTP and EdgeHTTPS are the edge's ports (80 and 443 unless
 	// the edge's options say otherwise); 0 without an edge.
 	EdgeHTTP, EdgeHTTPS int
+	// Ports are the chosen apps' ports that are not the web (git over
+	// SSH, RTMP, TURN, media, mail, RADIUS), by app then port: all reach
+	// their app at the edge's node, where every name of the site points.
+	// The outer router forwards the public ones, the host firewall opens
+	// them (the others to the LAN and admin networks only), `dns check`
+	// and the end of an apply list them.
+	Ports []Port
+}
+
+// Port is one of an app's ports that is not the web, and where clients
+// reach it.
+type Port struct {
+	App, Title string
+	// Host is the name clients connect to: the app's web name, the mail
+	// host for mail, else the domain.
+	Host string
+	apps.Port
+}
+
+// Numbers is the port or range with its protocol: 2223/tcp, 49160-49259/udp.
+func (p Port) Numbers() string {
+	if p.Range > 0 {
+		return fmt.Sprintf("%d-%d/%s", p.Port.Port, p.Range, p.Protocol)
+	}
+	return fmt.Sprintf("%d/%s", p.Port.Port, p.Protocol)
+}
+
+// String says it for a person: "Forgejo: Git over SSH at
+// git.example.org:2223/tcp (public, through the edge's stream proxy)".
+func (p Port) String() string {
+	return fmt.Sprintf("%s: %s at %s:%s (%s)", p.Title, p.Use, p.Host, p.Numbers(), p.Reach())
+}
+
+// Reach says who reaches the port and how: "public, through the edge's
+// stream proxy".
+func (p Port) Reach() string {
+	reach := "public"
+	if !p.Public {
+		reach = "LAN, VPN and admin networks only"
+	}
+	how := "published on the edge's node"
+	if p.Via == apps.ViaEdge {
+		how = "through the edge's stream proxy"
+	}
+	return reach + ", " + how
 }
 
 // Of derives the model of s from the embedded catalog.
@@ -81,14 +127,43 @@ func With(s *site.Site, c *apps.Catalog) (*Model, error) {
 		if app.Host != "" {
 			app.URL = c.URL(n, in) + "/"
 		}
+		mail := false
 		for _, p := range a.Ports {
 			if p.Port == 25 && p.Protocol == "tcp" {
 				m.Mail = MailPrefix + "." + s.Domain
+				mail = true
+			}
+		}
+		if a.Kind != apps.KindEdge {
+			for _, p := range a.Ports {
+				host := s.Domain
+				switch {
+				case mail:
+					host = MailPrefix + "." + s.Domain
+				case app.Host != "":
+					host = app.Host
+				}
+				m.Ports = append(m.Ports, Port{App: a.Name, Title: a.Title, Host: host, Port: p})
 			}
 		}
 		m.Apps = append(m.Apps, app)
 	}
+	slices.SortStableFunc(m.Ports, func(a, b Port) int {
+		if a.App != b.App {
+			return strings.Compare(a.App, b.App)
+		}
+		return a.Port.Port - b.Port.Port
+	})
 	return m, nil
+}
+
+// PortNotes are the apps' ports for the end of an apply, one line each.
+func (m *Model) PortNotes() []string {
+	var out []string
+	for _, p := range m.Ports {
+		out = append(out, p.String())
+	}
+	return out
 }
 
 // WebHosts are the names the edge serves apps on, sorted; the bare
