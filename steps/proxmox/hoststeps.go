@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	px "github.com/luthermonson/go-proxmox"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -53,14 +52,8 @@ type Images struct {
 // PinnedImages reads the pinned images.
 func PinnedImages() (Images, error) {
 	var imgs Images
-	data, err := templates.FS.ReadFile(imagesFile)
-	if err != nil {
+	if err := templates.ReadYAML(imagesFile, &imgs); err != nil {
 		return imgs, err
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&imgs); err != nil {
-		return imgs, fmt.Errorf("%s: %w", imagesFile, err)
 	}
 	for _, im := range []Image{imgs.Debian, imgs.OpenWrt} {
 		want := map[string]int{"sha256": 64, "sha512": 128}[im.Algo]

@@ -232,8 +232,12 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	}
 	var deployAfter []string
 	if s.Topology == site.TopologyLab {
+		shared, err := swarm.SharedImages()
+		if err != nil {
+			return err
+		}
 		var refs []string
-		for _, r := range swarm.SharedImages {
+		for _, r := range shared {
 			refs = append(refs, r)
 		}
 		if withKopnik {

@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -19,11 +20,33 @@ const (
 // PortainerPasswordSecret names Portainer's admin password in the secrets file.
 const PortainerPasswordSecret = "portainer-admin-password"
 
-// SharedImages are the shared services' images, pinned.
-var SharedImages = map[string]string{
-	"registry":  "registry:2.8.3",
-	"agent":     "portainer/agent:2.21.5",
-	"portainer": "portainer/portainer-ce:2.21.5",
+// SharedImagesFile pins the shared services' images (templates/ is data:
+// every image pin lives there).
+const SharedImagesFile = "swarm/images.yaml"
+
+// sharedServices are the services of the shared stack.
+var sharedServices = []string{"registry", "agent", "portainer"}
+
+// SharedImages returns the shared services' images by service (registry,
+// agent, portainer), read from SharedImagesFile: each pinned to a tag.
+func SharedImages() (map[string]string, error) {
+	var meta struct {
+		Images map[string]string `yaml:"images"`
+	}
+	if err := templates.ReadYAML(SharedImagesFile, &meta); err != nil {
+		return nil, err
+	}
+	for _, svc := range sharedServices {
+		ref := meta.Images[svc]
+		_, tag, ok := strings.Cut(ref[strings.LastIndex(ref, "/")+1:], ":")
+		if !ok || tag == "" || tag == "latest" {
+			return nil, fmt.Errorf("templates/%s: images.%s is %q: pin it to a version tag", SharedImagesFile, svc, ref)
+		}
+	}
+	if len(meta.Images) != len(sharedServices) {
+		return nil, fmt.Errorf("templates/%s: images has %d entries; the shared stack has the services %s", SharedImagesFile, len(meta.Images), strings.Join(sharedServices, ", "))
+	}
+	return meta.Images, nil
 }
 
 // AgentSecretName is the secret Portainer and its agent share
@@ -32,7 +55,11 @@ const AgentSecretName = "portainer-agent-secret"
 
 // RenderShared renders the shared stack with the agent's shared secret.
 func RenderShared(agentSecret string) (Stack, error) {
-	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": SharedImages, "RegistryDir": RegistryDir, "AgentSecret": agentSecret}, nil)
+	images, err := SharedImages()
+	if err != nil {
+		return Stack{}, err
+	}
+	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": images, "RegistryDir": RegistryDir, "AgentSecret": agentSecret}, nil)
 	if err != nil {
 		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
 	}

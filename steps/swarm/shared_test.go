@@ -21,7 +21,11 @@ func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
 	if n := strings.Count(string(st.Files["stack.yaml"]), "AGENT_SECRET: \"agent-Secret_1\""); n != 2 {
 		t.Errorf("AGENT_SECRET is set on %d services, want Portainer and its agent", n)
 	}
-	for _, img := range SharedImages {
+	images, err := SharedImages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range images {
 		if !strings.Contains(string(st.Files["stack.yaml"]), img) || strings.HasSuffix(img, ":latest") {
 			t.Errorf("image %s missing or unpinned", img)
 		}
