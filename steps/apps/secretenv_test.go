@@ -22,7 +22,6 @@ var envSecretsLeft = map[string][]string{
 	"keycloak":     {"keycloak/KC_BOOTSTRAP_ADMIN_PASSWORD", "keycloak/KC_DB_PASSWORD"},
 	"mastodon":     {"*/ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "*/ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "*/ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "*/DB_PASS", "*/OTP_SECRET", "*/REDIS_URL", "*/SECRET_KEY_BASE"},
 	"openmeetings": {"openmeetings/OM_DB_PASS", "openmeetings/OM_PASS", "openmeetings/TURN_SECRET"},
-	"pixelfed":     {"*/DB_PASSWORD", "*/REDIS_PASSWORD"},
 }
 
 // TestNoNewSecretInServiceEnvironments renders every app with marked
