@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +72,15 @@ func (t timedHost) Upload(ctx context.Context, p string, d []byte, m fs.FileMode
 	return t.Host.Upload(ctx, p, d, m, owner)
 }
 
+// RoundTrips passes the transport's count through the wrapper, so the
+// inventory still sees it.
+func (t timedHost) RoundTrips() int64 {
+	if rt, ok := t.Host.(interface{ RoundTrips() int64 }); ok {
+		return rt.RoundTrips()
+	}
+	return 0
+}
+
 func (t timedHost) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	t.c.start()
 	defer t.c.stop()
@@ -121,12 +132,19 @@ components:
 			b.Fatal(err)
 		}
 		fresh, waited := time.Since(start), clock.take()
+		tripsBefore := sess.Hosts.RoundTrips()
+		var steps []stepTime
 		start = time.Now()
-		sum, err := sess.Run(ctx, install.RunOptions{Command: "apply"})
+		sum, err := sess.Run(ctx, install.RunOptions{Command: "apply", Emit: func(e engine.Event) {
+			if e.Kind == engine.StepDone || e.Kind == engine.StepFailed {
+				steps = append(steps, stepTime{e.Step, e.Host, e.Elapsed})
+			}
+		}})
 		if err != nil || sum.Changed != 0 {
 			b.Fatalf("no-op re-run: %+v %v", sum, err)
 		}
 		noop, noopWaited := time.Since(start), clock.take()
+		printNoop(b, steps, tripsBefore, sess.Hosts.RoundTrips())
 		// Every component's services and probes, one round trip (what
 		// status and the end of an apply add).
 		start = time.Now()
@@ -150,4 +168,38 @@ components:
 		b.ReportMetric(probe.Seconds(), "probe-s")
 		b.Logf("fresh install %.1fs: %.1fs waiting on remote commands, %.1fs collabstack's own; no-op re-run %.1fs (%.2fs own); status's services and probes %.2fs", fresh.Seconds(), waited.Seconds(), (fresh - waited).Seconds(), noop.Seconds(), (noop - noopWaited).Seconds(), probe.Seconds())
 	}
+}
+
+type stepTime struct {
+	id, host string
+	took     time.Duration
+}
+
+// printNoop prints the no-op re-run's slowest steps and the SSH round
+// trips each host took (issue 23: regressions show here, not in a timed
+// assertion).
+func printNoop(b *testing.B, steps []stepTime, before, after map[string]int64) {
+	b.Helper()
+	sort.Slice(steps, func(i, j int) bool { return steps[i].took > steps[j].took })
+	var out strings.Builder
+	fmt.Fprintf(&out, "no-op re-run: %d steps; the slowest:\n", len(steps))
+	for i, s := range steps {
+		if i == 15 {
+			break
+		}
+		fmt.Fprintf(&out, "  %8.3fs  %-12s %s\n", s.took.Seconds(), s.host, s.id)
+	}
+	hosts := make([]string, 0, len(after))
+	for h := range after {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	var total int64
+	for _, h := range hosts {
+		n := after[h] - before[h]
+		total += n
+		fmt.Fprintf(&out, "  round trips on %-8s %d\n", h, n)
+	}
+	b.ReportMetric(float64(total), "noop-roundtrips")
+	b.Log(out.String())
 }
