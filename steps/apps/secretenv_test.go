@@ -18,9 +18,8 @@ var envSecretsLeft = map[string][]string{
 	"gitlab":       {"gitlab/GITLAB_ROOT_PASSWORD"},
 	"gotosocial":   {"gotosocial/GTS_DB_PASSWORD"},
 	"hedgedoc":     {"hedgedoc/CMD_DB_URL", "hedgedoc/CMD_SESSION_SECRET"},
-	"keycloak":     {"keycloak/KC_BOOTSTRAP_ADMIN_PASSWORD", "keycloak/KC_DB_PASSWORD"},
+	"joomla":       {"joomla/JOOMLA_ADMIN_PASSWORD", "joomla/JOOMLA_DB_PASSWORD"},
 	"mastodon":     {"*/ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "*/ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "*/ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "*/DB_PASS", "*/OTP_SECRET", "*/REDIS_URL", "*/SECRET_KEY_BASE"},
-	"openmeetings": {"openmeetings/OM_DB_PASS", "openmeetings/OM_PASS", "openmeetings/TURN_SECRET"},
 }
 
 // TestNoNewSecretInServiceEnvironments renders every app with marked
