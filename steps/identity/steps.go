@@ -44,17 +44,21 @@ func Readers(c *apps.Catalog, selected []string) []string {
 	return out
 }
 
-// Steps returns the identity steps of a site: none without the directory;
-// with it, the directory's tree after its deploy.
+// Steps returns the identity steps of a site: with the directory, its
+// tree after its deploy; with Keycloak, its realm, federation and clients.
 func Steps(s *site.Site, c *apps.Catalog, manager string) ([]engine.Step, error) {
 	selected, err := c.Selected(s)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(selected, App) {
-		return nil, nil
+	var out []engine.Step
+	if slices.Contains(selected, App) {
+		out = append(out, DirectoryStep(s.Domain, Readers(c, selected), manager))
 	}
-	return []engine.Step{DirectoryStep(s.Domain, Readers(c, selected), manager)}, nil
+	if slices.Contains(selected, KeycloakApp) {
+		out = append(out, SSOStep(s, c, selected, manager, nil))
+	}
+	return out, nil
 }
 
 // reader is one read-only account for the template.
