@@ -18,7 +18,6 @@ var envSecretsLeft = map[string][]string{
 	"gitlab":       {"gitlab/GITLAB_ROOT_PASSWORD"},
 	"gotosocial":   {"gotosocial/GTS_DB_PASSWORD"},
 	"hedgedoc":     {"hedgedoc/CMD_DB_URL", "hedgedoc/CMD_SESSION_SECRET"},
-	"joomla":       {"joomla/JOOMLA_ADMIN_PASSWORD", "joomla/JOOMLA_DB_PASSWORD"},
 	"mastodon":     {"*/ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY", "*/ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT", "*/ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY", "*/DB_PASS", "*/OTP_SECRET", "*/REDIS_URL", "*/SECRET_KEY_BASE"},
 }
 
