@@ -182,3 +182,14 @@ func TestEdgeStreamProxy(t *testing.T) {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
 }
+
+// An app whose ports are published on the edge's node cannot be placed
+// on a label the manager does not carry: the plan says so.
+func TestStepsRefuseAnEdgeNodeAppOffTheManagersLabel(t *testing.T) {
+	c := loadCatalog(t)
+	s := labSite()
+	s.Components["freeradius"] = site.Component{Placement: site.LabelCommon}
+	if _, err := c.Steps(s, "lab-1"); err == nil || !strings.Contains(err.Error(), "components.freeradius.placement") {
+		t.Errorf("freeradius on common: %v", err)
+	}
+}

@@ -54,6 +54,21 @@ func (c *Catalog) Steps(s *site.Site, manager string, deployAfter ...string) ([]
 			return nil, err
 		}
 	}
+	// An app that publishes ports where the site's names point runs on
+	// the manager: its placement must be the manager's label.
+	for _, h := range s.Hosts {
+		mgrLabel, ok := h.Labels[site.NodeLabel]
+		if h.Role != site.RoleManager || !ok {
+			continue
+		}
+		for _, name := range selected {
+			a := c.apps[name]
+			if p := c.placement(name, InputFor(s, selected, nil)); a.OnEdgeNode() && p != mgrLabel {
+				return nil, fmt.Errorf("components.%s.placement: %s publishes its ports on the edge's node, the manager %s (label %s=%s), not on nodes labelled %s: leave its placement at %s",
+					name, a.Title, h.Name, site.NodeLabel, mgrLabel, p, mgrLabel)
+			}
+		}
+	}
 	var steps []engine.Step
 	for _, name := range selected {
 		a := c.apps[name]

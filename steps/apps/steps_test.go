@@ -18,8 +18,8 @@ func labSite() *site.Site {
 		Hosts: []site.Host{{Name: "lab-1", Address: "10.0.0.1", Role: site.RoleManager}, {Name: "lab-2", Address: "10.0.0.2", Role: site.RoleWorker}},
 		Components: map[string]site.Component{
 			"etherpad":   {Options: map[string]any{"plugins": []any{"ep_headings2"}}},
-			"ethercalc":  {},
-			"freeradius": {Placement: site.LabelCommon},
+			"ethercalc":  {Placement: site.LabelInfra},
+			"freeradius": {},
 			"synapse":    {},
 			"kopnik":     {}, // a preset, not a catalog app: left alone
 		},

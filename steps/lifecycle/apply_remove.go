@@ -7,6 +7,7 @@ import (
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 // RemoveOptions tune Remove.
@@ -87,6 +88,14 @@ func Remove(ctx context.Context, sess *install.Session, c *apps.Catalog, r *Remo
 			if err := PurgeVolumes(ctx, node, r.Component, line(h.Name)); err != nil {
 				return sess.Redactor.Error(err)
 			}
+		}
+		// Its data is gone: the node it was pinned to is free again.
+		nodes, err := swarm.Unpin(ctx, mgr, r.Component)
+		if err != nil {
+			return sess.Redactor.Error(err)
+		}
+		for _, n := range nodes {
+			out("%s is no longer pinned to node %s (label %s)", r.Component, n, swarm.PinLabel(r.Component))
 		}
 	}
 	return nil

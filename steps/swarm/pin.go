@@ -254,3 +254,24 @@ func EnsurePin(ctx context.Context, env *engine.Env, p Pin) error {
 	env.Logf("%s keeps its data on node %s (%s): label %s=1", p.Group, n.Hostname, why, label)
 	return nil
 }
+
+// Unpin takes the pin of group off every node (remove --purge: its data
+// is gone, so a later deploy may choose afresh), on the manager h.
+func Unpin(ctx context.Context, h host.Host, group string) ([]string, error) {
+	nodes, err := readNodes(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	label := PinLabel(group)
+	var done []string
+	for _, n := range nodes {
+		if _, ok := n.Labels[label]; !ok {
+			continue
+		}
+		if _, err := h.Run(ctx, "docker node update --label-rm "+host.Quote(label)+" "+host.Quote(n.ID), host.RunOpts{Sudo: true}); err != nil {
+			return done, fmt.Errorf("take the label %s off node %s: %w", label, n.Hostname, err)
+		}
+		done = append(done, n.Hostname)
+	}
+	return done, nil
+}
