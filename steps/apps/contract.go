@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,7 +44,9 @@ type Source struct {
 
 // ServiceContract lists what one service relies on.
 type ServiceContract struct {
-	Env   map[string]Entry `yaml:"env"`
+	Env map[string]Entry `yaml:"env"`
+	// Files are paths; a key with * or ? is a pattern (path.Match), for
+	// what upstream reads by pattern (nginx's conf.d/*.conf).
 	Files map[string]Entry `yaml:"files"`
 	// Ports are container ports: "80", a range "49160-49259", either
 	// with an optional "/tcp" or "/udp".
@@ -119,6 +122,11 @@ func (ct *Contract) check() []string {
 				} else if _, ok := ct.Sources[src]; !ok {
 					errs = append(errs, fmt.Sprintf("%s: source %q is not an entry of sources: add it there with repo, ref and path", where, src))
 				}
+				if kind == "files" {
+					if _, err := path.Match(k, ""); err != nil || !strings.HasPrefix(k, "/") {
+						errs = append(errs, where+": give an absolute path (a pattern may use * ? [])")
+					}
+				}
 				if kind == "ports" {
 					if _, _, err := parsePortKey(k); err != nil {
 						errs = append(errs, where+": "+err.Error())
@@ -129,6 +137,22 @@ func (ct *Contract) check() []string {
 	}
 	sort.Strings(errs)
 	return errs
+}
+
+// ListsFile says whether the service's contract covers path p: the
+// path itself or a pattern matching it.
+func (sc ServiceContract) ListsFile(p string) bool {
+	if _, ok := sc.Files[p]; ok {
+		return true
+	}
+	for k := range sc.Files {
+		if strings.ContainsAny(k, "*?[") {
+			if ok, err := path.Match(k, p); err == nil && ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ListsPort says whether the service's contract covers container port p.

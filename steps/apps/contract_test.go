@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/loader"
@@ -21,6 +22,9 @@ type stackUse struct {
 	env   map[string]map[string]bool // service -> environment key
 	files map[string]map[string]bool // service -> mounted path, config or secret target
 	ports map[string]map[int]string  // service -> container port -> why
+	// secretRefs are environment values naming a file under /run/secrets
+	// (the *_FILE variables): service -> path -> variable.
+	secretRefs map[string]map[string]string
 }
 
 // stackUses loads a rendered stack with compose-go (as docker would) and
@@ -58,8 +62,14 @@ func stackUses(t *testing.T, name string, files map[string][]byte, into *stackUs
 		if into.files[svc.Name] == nil {
 			into.files[svc.Name] = map[string]bool{}
 		}
-		for k := range svc.Environment {
+		for k, v := range svc.Environment {
 			add(into.env, svc.Name, k)
+			if v != nil && strings.HasPrefix(*v, "/run/secrets/") {
+				if into.secretRefs[svc.Name] == nil {
+					into.secretRefs[svc.Name] = map[string]string{}
+				}
+				into.secretRefs[svc.Name][*v] = k
+			}
 		}
 		for _, v := range svc.Volumes {
 			add(into.files, svc.Name, v.Target)
@@ -148,7 +158,7 @@ func checkContract(t *testing.T, c *Catalog, app string, base RenderInput) {
 		t.Errorf("%s: %v", app, err)
 		return
 	}
-	use := &stackUse{env: map[string]map[string]bool{}, files: map[string]map[string]bool{}, ports: map[string]map[int]string{}}
+	use := &stackUse{env: map[string]map[string]bool{}, files: map[string]map[string]bool{}, ports: map[string]map[int]string{}, secretRefs: map[string]map[string]string{}}
 	rendered := true
 	for _, in := range variants(c, app, base) {
 		st, err := c.Render(app, in)
@@ -183,6 +193,13 @@ func checkContract(t *testing.T, c *Catalog, app string, base RenderInput) {
 	if a.Port > 0 {
 		need(a.Service, a.Port, "app.yaml port")
 	}
+	// app.yaml ports: the container ports the edge's stream proxy
+	// forwards to, or that the service publishes.
+	for _, p := range a.Ports {
+		for port := p.Port; port <= p.End(); port++ {
+			need(p.ServiceOf(a), p.TargetPort()+port-p.Port, fmt.Sprintf("app.yaml ports: %d/%s", port, p.Protocol))
+		}
+	}
 	if p := a.Probe; p != nil {
 		if p.TCP != nil && a.Kind != KindEdge {
 			svc := p.TCP.Service
@@ -202,6 +219,15 @@ func checkContract(t *testing.T, c *Catalog, app string, base RenderInput) {
 		}
 	}
 	var problems []string
+	// A *_FILE variable naming a file no secret or config puts there:
+	// the image would read nothing.
+	for _, svc := range sortedKeys(use.secretRefs) {
+		for _, f := range sortedKeys(use.secretRefs[svc]) {
+			if !use.files[svc][f] {
+				problems = append(problems, fmt.Sprintf("service %s sets %s=%s, but no secret or config is mounted there: add it to the service's secrets (target %s)", svc, use.secretRefs[svc][f], f, strings.TrimPrefix(f, "/run/secrets/")))
+			}
+		}
+	}
 	for _, svc := range sortedKeys(ct.Services) {
 		if _, ok := use.env[svc]; !ok {
 			problems = append(problems, fmt.Sprintf("the contract names service %q, which the stack does not have (services: %v): rename or remove it in %s", svc, sortedKeys(use.env), file))
@@ -219,7 +245,7 @@ func checkContract(t *testing.T, c *Catalog, app string, base RenderInput) {
 			}
 		}
 		for _, f := range sortedKeys(use.files[svc]) {
-			if _, ok := sc.Files[f]; !ok {
+			if !sc.ListsFile(f) {
 				problems = append(problems, fmt.Sprintf("service %s mounts %s, not listed: add services.%s.files.%q with the source that reads that path, or stop mounting it", svc, f, svc, f))
 			}
 		}
@@ -275,6 +301,10 @@ manual: ""
 	if !sc.ListsPort(80) || !sc.ListsPort(49200) || sc.ListsPort(81) {
 		t.Error("ListsPort does not follow the port keys")
 	}
+	sc.Files["/etc/nginx/conf.d/*.conf"] = Entry{Source: "entrypoint"}
+	if !sc.ListsFile("/data") || !sc.ListsFile("/etc/nginx/conf.d/vhost-a.conf") || sc.ListsFile("/etc/nginx/conf.d/sub/x.conf") || sc.ListsFile("/etc/other") {
+		t.Error("ListsFile does not follow the file keys and patterns")
+	}
 	for name, bad := range map[string]string{
 		"unknown key":     "sources: {}\nservices: {app: {env: {}}}\nprove: x\n",
 		"missing source":  "sources: {}\nservices: {app: {env: {A: {note: x}}}}\n",
@@ -286,6 +316,8 @@ manual: ""
 		"reversed range":  "sources: {e: {repo: https://github.com/x/y, ref: v1, path: a}}\nservices: {app: {ports: {\"90-80\": {source: e}}}}\n",
 		"bad protocol":    "sources: {e: {repo: https://github.com/x/y, ref: v1, path: a}}\nservices: {app: {ports: {\"80/sctp\": {source: e}}}}\n",
 		"entry as string": "sources: {e: {repo: https://github.com/x/y, ref: v1, path: a}}\nservices: {app: {env: {A: e}}}\n",
+		"relative file":   "sources: {e: {repo: https://github.com/x/y, ref: v1, path: a}}\nservices: {app: {files: {data: {source: e}}}}\n",
+		"bad pattern":     "sources: {e: {repo: https://github.com/x/y, ref: v1, path: a}}\nservices: {app: {files: {\"/a/[\": {source: e}}}}\n",
 	} {
 		if _, err := ParseContract("x/contract.yaml", []byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
