@@ -3,14 +3,21 @@ package apps
 import (
 	"bytes"
 	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"path"
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -309,6 +316,12 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 			return c.URL(name, in), nil
 		},
 		"has": func(name string) bool { return contains(in.Selected, name) },
+		// httpsPort is the edge's HTTPS port, the one browsers use for
+		// every web app (443 unless the edge's options say otherwise).
+		"httpsPort": func() (int, error) {
+			_, sp, err := c.EdgePorts(in)
+			return sp, err
+		},
 		// The escapers (sh, yaml, compose, json, nginx, sql) come from
 		// the templates package's loader.
 		"trimPrefix": strings.TrimPrefix,
@@ -334,6 +347,18 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 				return "", err
 			}
 			return base64.URLEncoding.EncodeToString(k.PublicKey().Bytes()), nil
+		},
+		// tlsCert and tlsKey derive a self-signed certificate for names
+		// and its Ed25519 key from a secret (PEM), for a service whose
+		// peers do not check certificates but which must not run on a
+		// key everyone has (eduMEET's media node ships a demo key).
+		"tlsCert": func(seed string, names ...string) (string, error) {
+			cert, _, err := tlsPair(seed, names)
+			return cert, err
+		},
+		"tlsKey": func(seed string) (string, error) {
+			_, key, err := tlsPair(seed, nil)
+			return key, err
 		},
 		// seq lists the whole numbers from a to b, for port ranges.
 		"seq": func(a, b int) []int {
@@ -603,4 +628,36 @@ func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) e
 func vapidKey(seed string) (*ecdh.PrivateKey, error) {
 	sum := sha256.Sum256([]byte("collabstack vapid " + seed))
 	return ecdh.P256().NewPrivateKey(sum[:])
+}
+
+// tlsPair derives an Ed25519 key from a secret and a self-signed
+// certificate for names with it: the same secret and names always give
+// the same PEM, so re-renders change nothing (Ed25519 signatures are
+// deterministic; serial and validity come from the seed and fixed dates).
+func tlsPair(seed string, names []string) (certPEM, keyPEM string, err error) {
+	sum := sha256.Sum256([]byte("collabstack tls " + seed))
+	key := ed25519.NewKeyFromSeed(sum[:])
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	keyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if len(names) == 0 {
+		return "", keyPEM, nil
+	}
+	serial := new(big.Int).SetBytes(sum[:16])
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: names[0]},
+		DNSNames:     names,
+		NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		NotAfter:     time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return "", "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})), keyPEM, nil
 }
