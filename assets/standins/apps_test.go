@@ -376,8 +376,9 @@ func testFreeRADIUS(t *testing.T, l *appLab) {
 }
 
 // etherpad: the upstream compose's environment with the postgres
-// stand-in as its database; the admin page takes ADMIN_PASSWORD and a
-// pad made over the HTTP API lands in postgres.
+// stand-in as its database, started by upstream's CMD (pnpm run prod);
+// the admin page takes ADMIN_PASSWORD and a pad made over the HTTP API
+// lands in postgres.
 func testEtherpad(t *testing.T, l *appLab) {
 	l.run(t, "etherpad-db", "-e POSTGRES_USER=etherpad -e POSTGRES_PASSWORD=pad-db-pw -e POSTGRES_DB=etherpad postgres:16")
 	if !l.poll(t, "etherpad-db", "postgres", "docker exec -e PGPASSWORD=pad-db-pw "+l.name("etherpad-db")+" psql -h 127.0.0.1 -U etherpad -d etherpad -tAc 'SELECT 1'", "1") {
@@ -399,7 +400,8 @@ func testEtherpad(t *testing.T, l *appLab) {
 }
 
 // ethercalc: Redis from the old link variables (the redis stand-in); a
-// sheet written over the REST API is read back and lands in Redis.
+// sheet written over the REST API is read back and lands in Redis. Then
+// as the stack runs it: a Redis password and database index.
 func testEtherCalc(t *testing.T, l *appLab) {
 	l.run(t, "ethercalc-redis", "redis:7-alpine")
 	l.run(t, "ethercalc", "-e REDIS_PORT_6379_TCP_ADDR="+l.name("ethercalc-redis")+" -e REDIS_PORT_6379_TCP_PORT=6379 audreyt/ethercalc")
@@ -413,4 +415,16 @@ func testEtherCalc(t *testing.T, l *appLab) {
 	l.must(t, "read it back", curl+"http://127.0.0.1:8000/standin.csv", "a,b\n1,2")
 	l.must(t, "sheet in Redis", "docker exec "+l.name("ethercalc-redis")+" redis-cli KEYS 'snapshot-*'", "snapshot-standin")
 	l.must(t, "socket.io", curl+"-o /dev/null -w '%{http_code}' http://127.0.0.1:8000/socket.io/socket.io.js", "200")
+
+	// As the catalog's stack runs it (templates/apps/ethercalc): REDIS_HOST,
+	// REDIS_PORT, REDIS_DB and REDIS_PASS, which EtherCalc's db.js reads,
+	// and `ethercalc --cors` as the command.
+	l.run(t, "ethercalc-redis-pw", "redis:7-alpine redis-server --requirepass calc-pw")
+	l.run(t, "ethercalc-pw", "-e REDIS_HOST="+l.name("ethercalc-redis-pw")+" -e REDIS_PORT=6379 -e REDIS_DB=1 -e REDIS_PASS=calc-pw audreyt/ethercalc ethercalc --cors")
+	curl = "docker exec " + l.name("ethercalc-pw") + " curl -sS "
+	if !l.poll(t, "ethercalc-pw", "front page", curl+"http://127.0.0.1:8000/", "<html") {
+		return
+	}
+	l.must(t, "write a sheet with a Redis password", curl+"-X PUT -H 'Content-Type: text/csv' --data-binary "+host.Quote("c,d\n3,4")+" http://127.0.0.1:8000/_/standinpw", "OK")
+	l.must(t, "sheet in Redis database 1", "docker exec -e REDISCLI_AUTH=calc-pw "+l.name("ethercalc-redis-pw")+" redis-cli -n 1 KEYS 'snapshot-*'", "snapshot-standinpw")
 }
