@@ -8,8 +8,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ReadYAML decodes the metadata file templates/<name> (image pins, an
-// app's app.yaml) into v, strictly: a key v does not know is an error
+// ReadYAML decodes the metadata file templates/<name> (the image pins of
+// the shared services and of the PVE VMs) into v, strictly: a key v does not know is an error
 // naming the file and the line, so a misspelt pin is never ignored.
 func ReadYAML(name string, v any) error {
 	data, err := FS.ReadFile(name)

@@ -12,15 +12,12 @@
 package firewall
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
-	"text/template"
 
 	"github.com/collabstack/collabstack/templates"
 )
@@ -114,21 +111,8 @@ func (r Rules) Render() ([]byte, error) {
 		admin = append(admin, strconv.Itoa(p))
 	}
 	d["PublicTCP"], d["PublicUDP"], d["AdminTCP"] = tcp, udp, admin
-	text, err := templates.FS.ReadFile(Dir + "rules.nft.tmpl")
-	if err != nil {
-		return nil, fmt.Errorf("read %srules.nft.tmpl: %w", Dir, err)
-	}
 	// Every value is a parsed address, prefix or number: nothing to escape.
-	t, err := template.New("rules").Option("missingkey=error").
-		Funcs(template.FuncMap{"join": func(s []string) string { return strings.Join(s, ", ") }}).Parse(string(text))
-	if err != nil {
-		return nil, fmt.Errorf("parse %srules.nft.tmpl: %w", Dir, err)
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
-		return nil, fmt.Errorf("render %srules.nft.tmpl: %w", Dir, err)
-	}
-	return b.Bytes(), nil
+	return templates.Render(Dir+"rules.nft.tmpl", d, nil)
 }
 
 // Hash identifies a ruleset on the host (what the check compares).
