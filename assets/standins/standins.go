@@ -23,6 +23,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
@@ -214,34 +215,60 @@ func Build(ctx context.Context, o Options, what ...string) ([]Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stand-ins need the lab base image: %w", err)
 	}
-	var out []Image
-	for _, name := range order {
-		tarball, hash, err := buildContext(name, base)
+	// Stand-ins build in parallel (at most buildsAtOnce): most of a build
+	// is waiting on the Debian mirror or npm, not on the cores. Their
+	// progress lines go out one at a time.
+	o.Out = syncOut(o.Out)
+	out := make([]Image, len(order))
+	errs := make([]error, len(order))
+	sem := make(chan struct{}, buildsAtOnce)
+	var wg sync.WaitGroup
+	for i, name := range order {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = buildOne(ctx, o, name, base, want[name])
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return nil, err
 		}
-		img := Image{Name: name, ID: Repo + "/" + name + ":" + hash, Tags: want[name]}
-		if _, err := docker(ctx, o, host.RunOpts{}, "image", "inspect", "--format", "ok", img.ID); err != nil {
-			start := time.Now()
-			o.logf("building stand-in %s (%s)", name, img.ID)
-			args := []string{"build", "-q", "--build-arg", "BASE=" + base}
-			if usesLocalCAs(name) {
-				args = append(args, "--build-arg", "LOCAL_CA_CERTS="+localCAs(ctx, o))
-			}
-			args = append(args, "-t", img.ID, "-")
-			if _, err := docker(ctx, o, host.RunOpts{Stdin: tarball, Output: o.Out}, args...); err != nil {
-				return nil, engine.WithHint(fmt.Errorf("build stand-in %s: %w", name, err), "check that containers reach the Debian mirror; the build output above shows the failing step")
-			}
-			o.logf("built stand-in %s in %s", name, time.Since(start).Round(time.Second))
-		}
-		for _, t := range img.Tags {
-			if _, err := docker(ctx, o, host.RunOpts{}, "tag", img.ID, t); err != nil {
-				return nil, fmt.Errorf("tag stand-in %s as %s: %w", name, t, err)
-			}
-		}
-		out = append(out, img)
 	}
 	return out, nil
+}
+
+// buildsAtOnce is how many stand-ins build at the same time.
+const buildsAtOnce = 3
+
+// buildOne builds one stand-in unless an image of the same files is there,
+// and tags it.
+func buildOne(ctx context.Context, o Options, name, base string, tags []string) (Image, error) {
+	tarball, hash, err := buildContext(name, base)
+	if err != nil {
+		return Image{}, err
+	}
+	img := Image{Name: name, ID: Repo + "/" + name + ":" + hash, Tags: tags}
+	if _, err := docker(ctx, o, host.RunOpts{}, "image", "inspect", "--format", "ok", img.ID); err != nil {
+		start := time.Now()
+		o.logf("building stand-in %s (%s)", name, img.ID)
+		args := []string{"build", "-q", "--build-arg", "BASE=" + base}
+		if usesLocalCAs(name) {
+			args = append(args, "--build-arg", "LOCAL_CA_CERTS="+localCAs(ctx, o))
+		}
+		args = append(args, "-t", img.ID, "-")
+		if _, err := docker(ctx, o, host.RunOpts{Stdin: tarball, Output: o.Out}, args...); err != nil {
+			return Image{}, engine.WithHint(fmt.Errorf("build stand-in %s: %w", name, err), "check that containers reach the Debian mirror; the build output above shows the failing step")
+		}
+		o.logf("built stand-in %s in %s", name, time.Since(start).Round(time.Second))
+	}
+	for _, t := range img.Tags {
+		if _, err := docker(ctx, o, host.RunOpts{}, "tag", img.ID, t); err != nil {
+			return Image{}, fmt.Errorf("tag stand-in %s as %s: %w", name, t, err)
+		}
+	}
+	return img, nil
 }
 
 // usesLocalCAs reports whether a stand-in's Dockerfile takes the build

@@ -3,6 +3,7 @@ package standins
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -66,29 +67,85 @@ func LabStep(o lab.Options, refs []string, after []string) engine.Step {
 			if err != nil {
 				return err
 			}
-			so := Options{Host: env.Host, Out: env.Out, Lab: o}
-			for _, n := range nodes {
-				missing, _ := missingOn(ctx, env.Host, n.Container)
-				var unpulled []string
-				for _, r := range missing {
-					if _, err := env.Host.Run(ctx, "docker exec "+host.Quote(n.Container)+" docker pull -q "+host.Quote(r), host.RunOpts{}); err != nil {
-						unpulled = append(unpulled, r)
+			so := Options{Host: env.Host, Out: syncOut(env.Out), Lab: o}
+			// Every node at once: what it lacks, and what it cannot pull.
+			unpulled := make([][]string, len(nodes))
+			var wg sync.WaitGroup
+			for i, n := range nodes {
+				wg.Go(func() {
+					missing, _ := missingOn(ctx, env.Host, n.Container)
+					for _, r := range missing {
+						if _, err := env.Host.Run(ctx, "docker exec "+host.Quote(n.Container)+" docker pull -q "+host.Quote(r), host.RunOpts{}); err != nil {
+							unpulled[i] = append(unpulled[i], r)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			// The stand-ins all nodes need are built once (in parallel),
+			// then each node loads the ones it lacks, nodes at once.
+			var all []string
+			for i, n := range nodes {
+				if len(unpulled[i]) > 0 {
+					env.Logf("%s cannot pull %d images; building stand-ins from Debian packages", n.Name, len(unpulled[i]))
+				}
+				for _, r := range unpulled[i] {
+					if !contains(all, r) {
+						all = append(all, r)
 					}
 				}
-				if len(unpulled) == 0 {
+			}
+			if len(all) == 0 {
+				return nil
+			}
+			imgs, err := Build(ctx, so, all...)
+			if err != nil {
+				return fmt.Errorf("build stand-ins for the lab: %w", err)
+			}
+			errs := make([]error, len(nodes))
+			for i, n := range nodes {
+				need := imagesFor(imgs, unpulled[i])
+				if len(need) == 0 {
 					continue
 				}
-				env.Logf("%s cannot pull %d images; building stand-ins from Debian packages", n.Name, len(unpulled))
-				imgs, err := Build(ctx, so, unpulled...)
+				wg.Go(func() { errs[i] = Load(ctx, so, []string{n.Container}, need) })
+			}
+			wg.Wait()
+			for _, err := range errs {
 				if err != nil {
-					return fmt.Errorf("build stand-ins for the lab: %w", err)
-				}
-				if err := Load(ctx, so, []string{n.Container}, imgs); err != nil {
 					return err
 				}
 			}
 			return nil
 		},
+	}
+}
+
+// imagesFor are the stand-ins among imgs that carry one of refs (with all
+// their tags, as a node loading a stand-in always got them).
+func imagesFor(imgs []Image, refs []string) []Image {
+	var out []Image
+	for _, img := range imgs {
+		for _, t := range img.Tags {
+			if slices.ContainsFunc(refs, func(r string) bool { return normalRef(r) == normalRef(t) }) {
+				out = append(out, img)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// syncOut makes a progress function safe to call from several goroutines.
+func syncOut(out func(string)) func(string) {
+	if out == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		out(line)
 	}
 }
 

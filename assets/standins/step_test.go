@@ -16,3 +16,17 @@ func TestNormalRef(t *testing.T) {
 		}
 	}
 }
+
+func TestImagesForPicksWhatANodeLacks(t *testing.T) {
+	imgs := []Image{
+		{Name: "postgres", Tags: []string{"postgres:16", "postgres:17"}},
+		{Name: "redis", Tags: []string{"redis:7"}},
+	}
+	got := imagesFor(imgs, []string{"docker.io/library/postgres:17"})
+	if len(got) != 1 || got[0].Name != "postgres" || len(got[0].Tags) != 2 {
+		t.Errorf("imagesFor = %+v, want the postgres stand-in with all its tags", got)
+	}
+	if got := imagesFor(imgs, nil); len(got) != 0 {
+		t.Errorf("imagesFor(nothing) = %+v", got)
+	}
+}
