@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +98,15 @@ func stackUses(t *testing.T, name string, files map[string][]byte, into *stackUs
 			}
 			add(into.files, svc.Name, target)
 		}
+		if hc := svc.HealthCheck; hc != nil {
+			for _, m := range healthPortRE.FindAllStringSubmatch(strings.Join(hc.Test, " "), -1) {
+				if port, err := strconv.Atoi(m[1]); err == nil {
+					if _, ok := into.ports[svc.Name][port]; !ok {
+						into.ports[svc.Name][port] = "healthcheck"
+					}
+				}
+			}
+		}
 		for _, pc := range svc.Ports {
 			why := "published"
 			if pc.Published != "" {
@@ -107,6 +117,10 @@ func stackUses(t *testing.T, name string, files map[string][]byte, into *stackUs
 	}
 	return nil
 }
+
+// healthPortRE finds the ports a healthcheck reaches inside its
+// container (127.0.0.1:8080, localhost:3000, [::1]:80).
+var healthPortRE = regexp.MustCompile(`(?:127\.0\.0\.1|localhost|\[::1\]):([0-9]{1,5})\b`)
 
 // variants are the inputs a contract is held against: the sample site
 // with every app, and that site with each bool option of the app turned
@@ -134,8 +148,9 @@ func variants(c *Catalog, app string, base RenderInput) []RenderInput {
 // TestContract holds every app's stack to its upstream contract
 // (templates/apps/<app>/contract.yaml, the format in contract.go): every
 // environment key a service sets, every path it mounts or gets a config
-// or secret at, and every container port it relies on (the app.yaml port,
-// published ports, probe ports) must be listed with the upstream source
+// or secret at, and every container port it relies on (the app.yaml port
+// and ports, published ports, probe ports, ports its healthcheck reaches on
+// 127.0.0.1 or localhost) must be listed with the upstream source
 // that reads it. What it cannot show: that the source really reads the
 // key; that is the reader's work, recorded by repo, ref and path.
 func TestContract(t *testing.T) {
