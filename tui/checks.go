@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/collabstack/collabstack/steps/identity"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -95,4 +96,30 @@ func checkSecret(v string) error {
 		return site.FieldError{Problem: "missing", Fix: "type the password, or choose key or agent"}
 	}
 	return nil
+}
+
+// checkUserName checks a directory user name as `collabstack users` does.
+func checkUserName(v string) error { return identity.CheckName("user name", v) }
+
+// checkPersonName checks a person's full name (one line of text).
+func checkPersonName(v string) error { return identity.CheckFullName(v) }
+
+// userNameFrom proposes a user name from an e-mail address: its local
+// part in lower case, with what a user name cannot have dropped.
+func userNameFrom(email string) string {
+	local, _, _ := strings.Cut(strings.ToLower(email), "@")
+	var b strings.Builder
+	for _, r := range local {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	n := strings.TrimLeft(b.String(), "0123456789._-")
+	if len(n) > 32 {
+		n = n[:32]
+	}
+	if identity.CheckName("", n) != nil {
+		return ""
+	}
+	return n
 }

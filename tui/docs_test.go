@@ -150,6 +150,18 @@ func docScreens(t *testing.T) []docScreen {
 	add("Components and the budget",
 		"The catalog by category. Choosing a component brings what it needs (Nextcloud brings PostgreSQL and Redis, marked [+]); a component others need cannot be dropped alone. The bars add up memory and disk against the tested hosts, keeping 1 GB and 10 GB per host for the system, and a choice that does not fit is refused with the reason.", d)
 
+	// The first administrator, when the directory is chosen.
+	beID := NewFakeBackend()
+	beID.Apps = append(DemoCatalog(), App{Name: "openldap", Title: "OpenLDAP", Description: "the site's directory", Category: "Identity", RAMMB: 128, DiskGB: 1})
+	dr = tested()
+	dr.email = "jane.doe@example.org"
+	dr.admin.Name = "Jane Doe"
+	dr.cat = newCatalog(beID.Catalog())
+	dr.cat.chosen = map[string]bool{"openldap": true, "keycloak": true}
+	d = docWizard(t, beID, dr, &adminPage{}, nil)
+	add("The first administrator",
+		"With the directory (openldap) among the components, this page comes next: the site's first administrator. The e-mail is the admin e-mail by default and the user name is proposed from it; a name `collabstack users` would refuse is refused here, with the fix. Apply makes the account in the admins group with a generated password in the secrets file (openldap-first-admin-password); with it the person logs in to every app wired to the directory. The plain wizard asks the same three questions. See [identity.md](identity.md).", d)
+
 	// Advanced.
 	dr = tested()
 	d = docWizard(t, be, dr, &advancedPage{}, nil)

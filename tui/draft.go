@@ -26,7 +26,21 @@ type draft struct {
 	base *site.Site
 	// adv: the answers of the advanced page.
 	adv advanced
+	// admin is the site's first administrator, asked when the directory
+	// (openldap) is chosen; apply makes the account (steps/identity).
+	admin firstAdmin
 }
+
+// firstAdmin is the first person of the directory: the options
+// first_admin, first_admin_name and first_admin_email of openldap.
+type firstAdmin struct{ User, Name, Email string }
+
+// directoryApp is the component whose first administrator the wizard asks for.
+const directoryApp = "openldap"
+
+// wantsAdmin reports whether the wizard asks for the first administrator:
+// when the directory is among the chosen components (or needed by one).
+func (d *draft) wantsAdmin() bool { return d.cat.isSelected(directoryApp) }
 
 // hostDraft is one host with what its connection test found.
 type hostDraft struct {
@@ -74,6 +88,9 @@ func draftFrom(s *site.Site, apps []App) *draft {
 	for name := range s.Components {
 		d.cat.chosen[name] = true
 	}
+	o := s.Components[directoryApp].Options
+	str := func(k string) string { v, _ := o[k].(string); return v }
+	d.admin = firstAdmin{User: str("first_admin"), Name: str("first_admin_name"), Email: str("first_admin_email")}
 	return d
 }
 
@@ -134,6 +151,14 @@ func (d *draft) site() *site.Site {
 			c := site.Component{}
 			if d.base != nil {
 				c = d.base.Components[name]
+			}
+			if name == directoryApp && d.admin.User != "" {
+				opts := map[string]any{}
+				for k, v := range c.Options {
+					opts[k] = v
+				}
+				opts["first_admin"], opts["first_admin_name"], opts["first_admin_email"] = d.admin.User, d.admin.Name, d.admin.Email
+				c.Options = opts
 			}
 			s.Components[name] = c
 		}

@@ -98,6 +98,9 @@ func (p *advancedPage) enter(w *wizard) tea.Cmd {
 func (p *advancedPage) update(w *wizard, msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyMsg); ok && k.String() == "esc" {
 		w.d.keepHostAnswers()
+		if w.d.wantsAdmin() {
+			return w.show(&adminPage{})
+		}
 		return w.show(&componentsPage{})
 	}
 	m, cmd := p.form.Update(msg)

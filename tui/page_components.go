@@ -87,6 +87,9 @@ func (p *componentsPage) update(w *wizard, msg tea.Msg) tea.Cmd {
 				p.say(true, "%s", err)
 				return nil
 			}
+			if w.d.wantsAdmin() {
+				return w.show(&adminPage{})
+			}
 			return w.show(&advancedPage{})
 		case "esc":
 			if p.probe {

@@ -223,6 +223,9 @@ func (w *plainWizard) fromComponents() (string, error) {
 	if err := w.components(); err != nil {
 		return "", err
 	}
+	if err := w.firstAdmin(); err != nil {
+		return "", err
+	}
 	if err := w.advanced(); err != nil {
 		return "", err
 	}
@@ -617,6 +620,28 @@ func (w *plainWizard) components() error {
 	p.say("Chosen: %s", w.d.componentsLine())
 	if b.Known {
 		p.say("Budget: %s of %s memory, %d of %d GB disk.", mb(b.NeedRAMMB), mb(b.HaveRAMMB), b.NeedDiskGB, b.HaveDiskGB)
+	}
+	return nil
+}
+
+// firstAdmin asks, when the directory is chosen, for the person apply
+// makes first: in the admins group, able to log in to every app wired to
+// the directory (its password goes into the secrets file).
+func (w *plainWizard) firstAdmin() error {
+	p, d := w.p, w.d
+	if !d.wantsAdmin() {
+		return nil
+	}
+	p.say("The directory (openldap) holds one account for every app: who is the first administrator?")
+	var err error
+	if d.admin.Name, err = p.ask("Full name", d.admin.Name, checkPersonName); err != nil {
+		return err
+	}
+	if d.admin.Email, err = p.ask("E-mail", orDefault(d.admin.Email, d.email), checkEmail); err != nil {
+		return err
+	}
+	if d.admin.User, err = p.ask("User name (the login everywhere)", orDefault(d.admin.User, userNameFrom(d.admin.Email)), checkUserName); err != nil {
+		return err
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ type formPage interface {
 // Pages in order; the header shows where the user is.
 var pageOrder = []string{"Start", "Topology", "Hosts", "Domain", "Components", "Advanced", "Review", "Install"}
 
+// pageStep counts a page shown only sometimes as a step of pageOrder.
+var pageStep = map[string]string{"Administrator": "Components"}
+
 // wizard is the full-screen wizard: a page at a time, then the run view.
 type wizard struct {
 	ctx      context.Context
@@ -193,7 +196,7 @@ func (w *wizard) header() string {
 		order = order[1:]
 	}
 	for i, p := range order {
-		if p == name {
+		if p == name || p == pageStep[name] {
 			at = i + 1
 		}
 		n = len(order)

@@ -140,6 +140,25 @@ func TestDirectoryUsersAndRADIUSLive(t *testing.T) {
 		t.Fatalf("check after apply: done=%v err=%v; want done", done, err)
 	}
 
+	// The first administrator the wizard asked for: made once, in admins,
+	// with the password of the secrets file.
+	site1 := &site.Site{Domain: l.domain, Components: map[string]site.Component{"openldap": {Options: map[string]any{
+		"first_admin": "first.admin", "first_admin_name": "First Admin", "first_admin_email": "first@id.test"}}}}
+	fu, ok, err := FirstAdmin(site1)
+	if err != nil || !ok {
+		t.Fatalf("FirstAdmin: %v %v", ok, err)
+	}
+	first := FirstAdminStep(l.domain, fu, "local")
+	if done, err := first.Check(ctx, l.env); err != nil || done {
+		t.Fatalf("first admin check before: %v %v", done, err)
+	}
+	if err := first.Apply(ctx, l.env); err != nil {
+		t.Fatalf("first admin: %v", err)
+	}
+	if done, err := first.Check(ctx, l.env); err != nil || !done {
+		t.Fatalf("first admin check after: %v %v", done, err)
+	}
+
 	// The read-only account of FreeRADIUS reads people but no password hash.
 	base := BaseDN(l.domain)
 	frpw, _ := store.Password(BindSecret("freeradius"), apps.SecretLength)
@@ -173,8 +192,13 @@ func TestDirectoryUsersAndRADIUSLive(t *testing.T) {
 	if err := d.Add(ctx, NewUser{Name: "Jane Doe", FullName: "x", Password: pw}); !errors.As(err, &fe) || fe.Field != "name" {
 		t.Errorf("a bad name: %v; want a FieldError on name", err)
 	}
+	firstPW, _ := store.Password(FirstAdminSecret, PasswordLength)
+	if err := bind("first.admin", firstPW); err != nil {
+		t.Errorf("LDAP bind of the first administrator with openldap-first-admin-password: %v", err)
+	}
 	users, err := d.List(ctx)
-	if err != nil || len(users) != 1 || users[0].Name != "jane.doe" || users[0].FullName != "Jane Doé" || users[0].Disabled || strings.Join(users[0].Groups, ",") != "admins" {
+	if err != nil || len(users) != 2 || users[1].Name != "jane.doe" || users[1].FullName != "Jane Doé" || users[1].Disabled || strings.Join(users[1].Groups, ",") != "admins" ||
+		users[0].Name != "first.admin" || strings.Join(users[0].Groups, ",") != "admins" || users[0].Email != "first@id.test" {
 		t.Errorf("users list: %+v %v", users, err)
 	}
 
@@ -246,7 +270,7 @@ func TestDirectoryUsersAndRADIUSLive(t *testing.T) {
 	if out := radtest("jane.doe", pw); !strings.Contains(out, "Access-Reject") {
 		t.Errorf("radtest of a disabled user: %s", out)
 	}
-	if users, _ := d.List(ctx); len(users) != 1 || !users[0].Disabled {
+	if users, _ := d.List(ctx); len(users) != 2 || !users[1].Disabled || users[0].Disabled {
 		t.Errorf("users list after disable: %+v", users)
 	}
 	if err := d.SetDisabled(ctx, "jane.doe", false); err != nil {
@@ -286,5 +310,8 @@ func TestDirectoryUsersAndRADIUSLive(t *testing.T) {
 	// A re-run changes nothing.
 	if done, err := step.Check(ctx, l.env); err != nil || !done {
 		t.Errorf("check at the end: done=%v err=%v", done, err)
+	}
+	if done, err := first.Check(ctx, l.env); err != nil || !done {
+		t.Errorf("first admin check at the end: done=%v err=%v", done, err)
 	}
 }

@@ -54,6 +54,13 @@ func Steps(s *site.Site, c *apps.Catalog, manager string) ([]engine.Step, error)
 	var out []engine.Step
 	if slices.Contains(selected, App) {
 		out = append(out, DirectoryStep(s.Domain, Readers(c, selected), manager))
+		u, ok, err := FirstAdmin(s)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, FirstAdminStep(s.Domain, u, manager))
+		}
 	}
 	if slices.Contains(selected, KeycloakApp) {
 		out = append(out, SSOStep(s, c, selected, manager, nil))

@@ -82,6 +82,9 @@ func checkText(field, v string) error {
 	return nil
 }
 
+// CheckFullName validates a person's full name (one line of text).
+func CheckFullName(v string) error { return checkText("full name", v) }
+
 // CheckEmail validates an e-mail address (empty is allowed: none).
 func CheckEmail(v string) error {
 	if v == "" {
@@ -221,6 +224,18 @@ func (d Directory) SetDisabled(ctx context.Context, name string, disabled bool) 
 	}
 	_, err := d.run(ctx, map[string]any{"Op": op, "UID": name})
 	return err
+}
+
+// Exists reports whether a person is in the directory.
+func (d Directory) Exists(ctx context.Context, name string) (bool, error) {
+	if err := CheckName("name", name); err != nil {
+		return false, err
+	}
+	_, err := d.run(ctx, map[string]any{"Op": "exists", "UID": name})
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Remove deletes a person and their group memberships.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/script"
+	"github.com/collabstack/collabstack/steps/site"
 )
 
 func TestParseList(t *testing.T) {
@@ -72,5 +73,25 @@ func TestScriptsQuoteValues(t *testing.T) {
 	}
 	if r := Readers(cat, []string{"openldap", "freeradius", "keycloak", "etherpad", "adminer"}); strings.Join(r, ",") != "etherpad,freeradius,keycloak" {
 		t.Errorf("Readers = %v", r)
+	}
+}
+
+func TestFirstAdmin(t *testing.T) {
+	mk := func(o map[string]any) *site.Site {
+		return &site.Site{Domain: "x.test", Components: map[string]site.Component{"openldap": {Options: o}}}
+	}
+	if _, ok, err := FirstAdmin(mk(nil)); ok || err != nil {
+		t.Errorf("no first admin asked: %v %v", ok, err)
+	}
+	u, ok, err := FirstAdmin(mk(map[string]any{"first_admin": "jane", "first_admin_email": "jane@x.test"}))
+	if !ok || err != nil || u.FullName != "jane" || u.Groups[0] != AdminsGroup {
+		t.Errorf("%+v %v %v", u, ok, err)
+	}
+	var fe *FieldError
+	if _, _, err := FirstAdmin(mk(map[string]any{"first_admin": "Jane"})); !errors.As(err, &fe) || fe.Field != "components.openldap.options.first_admin" {
+		t.Errorf("bad name: %v", err)
+	}
+	if _, _, err := FirstAdmin(mk(map[string]any{"first_admin": "jane", "first_admin_email": "nope"})); !errors.As(err, &fe) || fe.Field != "components.openldap.options.first_admin_email" {
+		t.Errorf("bad e-mail: %v", err)
 	}
 }

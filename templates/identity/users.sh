@@ -87,6 +87,9 @@ passwd)
 	need_user
 	set_password {{q .Password}}
 	;;
+exists)
+	need_user
+	;;
 disable)
 	need_user
 	# Locked for good (the ppolicy overlay refuses every bind) until enable.
