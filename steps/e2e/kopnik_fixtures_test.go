@@ -163,22 +163,25 @@ wamp(async (msg, send) => {
 `,
 	"src/file-server.index.js": `// The file server: POST /upload?name=N stores the body, GET
 // /download?path=upload/... returns it (the real one takes multipart).
+// Written for Node 7.7.2, as kp-server is: no global URL, no recursive
+// mkdir (the step made upload/ already).
 const fs = require("fs")
 const http = require("http")
+const parse = require("url").parse
 const config = require("../cfg")
 const fsCfg = config["file-server"]
-fs.mkdirSync("upload", {recursive: true})
+try { fs.mkdirSync("upload") } catch (e) { if (e.code !== "EEXIST") throw e }
 http.createServer((req, res) => {
-  const url = new URL(req.url, "http://x")
+  const url = parse(req.url, true)
   if (req.method === "POST" && url.pathname === "/" + fsCfg["upload-path"]) {
-    const name = "upload/" + Date.now() + "-" + url.searchParams.get("name").replace(/[^A-Za-z0-9.]/g, "_")
+    const name = "upload/" + Date.now() + "-" + String(url.query.name || "").replace(/[^A-Za-z0-9.]/g, "_")
     const chunks = []
     req.on("data", (c) => chunks.push(c))
     req.on("end", () => { fs.writeFileSync(name, Buffer.concat(chunks)); res.setHeader("Content-Type", "application/json"); res.end(JSON.stringify({path: name})) })
     return
   }
   if (req.method === "GET" && url.pathname === "/" + fsCfg["download-path"]) {
-    const p = url.searchParams.get("path") || ""
+    const p = String(url.query.path || "")
     if (!p.startsWith("upload/") || p.includes("..")) { res.statusCode = 500; return res.end("serve upload folder only") }
     return fs.createReadStream(p).on("error", () => { res.statusCode = 404; res.end() }).pipe(res)
   }
@@ -207,7 +210,7 @@ module.exports = merged
 const fs = require("fs")
 const c = require("../cfg/main.js")
 const url = c.WAMP.schema + "://" + c.WAMP.host + ":" + c.WAMP.port + "/" + c.WAMP.path
-fs.mkdirSync("dist", {recursive: true})
+try { fs.mkdirSync("dist") } catch (e) { if (e.code !== "EEXIST") throw e }
 fs.writeFileSync("dist/index.html", "<!doctype html><title>kopnik</title><h1>kopnik client built</h1><p id=wamp>" + url + "</p>\n")
 console.log("built for " + url)
 `,

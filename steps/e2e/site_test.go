@@ -64,3 +64,27 @@ func freshApply(t *testing.T, ctx context.Context, sess *install.Session) engine
 	}
 	return sum
 }
+
+// noopApply runs apply on a converged site and fails the test, naming each
+// step that changed and what it printed, unless nothing changed.
+func noopApply(t *testing.T, ctx context.Context, sess *install.Session, what string) {
+	t.Helper()
+	var log strings.Builder
+	var changed []string
+	emit := func(e engine.Event) {
+		switch e.Kind {
+		case engine.StepOutput:
+			fmt.Fprintf(&log, "  | %s: %s\n", e.Step, e.Line)
+		case engine.StepDone:
+			if e.Changed {
+				changed = append(changed, e.Step)
+			}
+		case engine.StepFailed:
+			fmt.Fprintf(&log, "FAILED %s: %v\n", e.Step, e.Err)
+		}
+	}
+	sum, err := sess.Run(ctx, install.RunOptions{Emit: emit, Command: "apply"})
+	if err != nil || sum.Changed != 0 {
+		t.Errorf("%s: %+v %v; changed: %s\n%s", what, sum, err, strings.Join(changed, ", "), log.String())
+	}
+}
