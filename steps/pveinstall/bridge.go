@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/templates"
 )
@@ -20,7 +21,7 @@ import (
 const (
 	// NetStateDir holds a pending network change: armed, the previous
 	// file, the apply and revert logs, and "reverted" after a revert.
-	NetStateDir = "/var/lib/collabstack/network"
+	NetStateDir = layout.Root + "/network"
 	// PreviousInterfaces is /etc/network/interfaces as it was before
 	// collabstack first changed it (kept for a manual recovery).
 	PreviousInterfaces = "/etc/network/interfaces.pre-collabstack"
