@@ -95,3 +95,43 @@ func TestFirstAdmin(t *testing.T) {
 		t.Errorf("bad e-mail: %v", err)
 	}
 }
+
+// The identity steps of a site: the directory's after its deploy, the
+// first administrator's after the directory's, single sign-on after
+// Keycloak's deploy and the directory's.
+func TestSteps(t *testing.T) {
+	cat, err := apps.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site.Site{Name: "x", Domain: "x.test", Components: map[string]site.Component{
+		"openldap": {Options: map[string]any{"first_admin": "jane"}}, "keycloak": {}, "forgejo": {}}}
+	st, err := Steps(s, cat, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, x := range st {
+		got[x.ID()] = x.After()
+	}
+	want := map[string][]string{
+		DirectoryID:  {apps.DeployID("openldap")},
+		FirstAdminID: {DirectoryID},
+		SSOID:        {apps.DeployID("keycloak"), DirectoryID},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("steps %v; want %v", got, want)
+	}
+	for id, needs := range want {
+		if strings.Join(got[id], ",") != strings.Join(needs, ",") {
+			t.Errorf("%s after %v; want %v", id, got[id], needs)
+		}
+	}
+	if st, _ := Steps(&site.Site{Domain: "x.test", Components: map[string]site.Component{"forgejo": {}}}, cat, "m"); len(st) != 0 {
+		t.Errorf("a site without identity components has %d identity steps", len(st))
+	}
+	s.Components["openldap"] = site.Component{Options: map[string]any{"first_admin": "Not Valid"}}
+	if _, err := Steps(s, cat, "m"); err == nil {
+		t.Error("a bad first_admin did not stop the plan")
+	}
+}
