@@ -79,14 +79,7 @@ func TestEveryShellScriptKeepsHostileValuesData(t *testing.T) {
 // pending are scripts written while this test was, that put values in
 // comments, messages or pre-quoted command lines; each must move to sh (or
 // drop the value from its comments) and leave this list.
-var pending = map[string]string{
-	"backup/init.sh":    "values in comments and echo messages; a command line inserted bare",
-	"backup/pin.sh":     "values in echo messages",
-	"backup/restore.sh": "values in comments; a command line inserted bare",
-	"backup/run.sh":     "values in comments and messages",
-	"backup/setup.sh":   "values in messages",
-	"standby/sync.sh":   "values in its header comment",
-}
+var pending = map[string]string{}
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")

@@ -354,7 +354,7 @@ func initStep(s *site.Site, hosts []site.Host, repoName, mgr string, needs []str
 			}
 			for _, r := range repos {
 				if r.Name == repoName {
-					return map[string]any{"Name": r.Name, "Restic": resticArgs(r)}, nil, nil
+					return map[string]any{"Name": r.Name, "Conf": Conf, "Restic": resticArgs(r)}, nil, nil
 				}
 			}
 			return nil, nil, fmt.Errorf("no repository %s", repoName)
@@ -413,10 +413,21 @@ func siteCopyStep(s *site.Site, mgr string) engine.Step {
 }
 
 // resticArgs are restic's repository options for r, as shell words.
-func resticArgs(r Repo) string {
-	args := "-r " + host.Quote(r.Repository)
+func resticArgs(r Repo) []string {
+	args := []string{"-r", r.Repository}
 	if r.SSHTarget != "" {
-		args += " -o " + host.Quote(fmt.Sprintf("sftp.command=ssh -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d %s -s sftp", Conf, Conf, r.Port, r.SSHTarget))
+		args = append(args, "-o", fmt.Sprintf("sftp.command=ssh -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d %s -s sftp", Conf, Conf, r.Port, r.SSHTarget))
 	}
-	return "RESTIC_PASSWORD_FILE=" + Conf + "/key RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic " + args
+	return args
+}
+
+// resticCommand is restic with the site's key file and r's options, as a
+// command line for the one-line reads collabstack runs itself (list,
+// check, dump); scripts get resticArgs and quote them.
+func resticCommand(r Repo) string {
+	q := make([]string, 0, 4)
+	for _, a := range resticArgs(r) {
+		q = append(q, host.Quote(a))
+	}
+	return "RESTIC_PASSWORD_FILE=" + Conf + "/key RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic " + strings.Join(q, " ")
 }

@@ -42,7 +42,7 @@ func SecretsFromBackup(ctx context.Context, s *site.Site, hosts []site.Host, inv
 	if o.Run != "" {
 		sel += " --tag " + host.Quote("run="+o.Run)
 	}
-	out, err := h.Run(ctx, resticArgs(r)+" dump "+sel+" "+SiteCopy+"/secrets.yaml", host.RunOpts{Sudo: true})
+	out, err := h.Run(ctx, resticCommand(r)+" dump "+sel+" "+SiteCopy+"/secrets.yaml", host.RunOpts{Sudo: true})
 	if err != nil {
 		return nil, engine.WithHint(fmt.Errorf("read the secrets file from the backup in %s: %w", r.Name, err), "check the backup key (secret %s) and that `collabstack backup list` shows a backup of %s", KeySecret, mgr)
 	}
@@ -88,7 +88,7 @@ func Restore(ctx context.Context, s *site.Site, hosts []site.Host, inv *engine.I
 		if err != nil {
 			return "", err
 		}
-		text, err := script.Render("backup/restore.sh", map[string]any{"Node": node, "Name": r.Name, "State": State, "Run": o.Run, "Restic": resticArgs(r)})
+		text, err := script.Render("backup/restore.sh", map[string]any{"Node": node, "Name": r.Name, "State": State, "Conf": Conf, "Run": o.Run, "Restic": resticArgs(r)})
 		if err != nil {
 			return "", err
 		}

@@ -165,7 +165,7 @@ func (s Snapshot) RunTagOf() string {
 
 // List reads the snapshots of the first repository from the manager.
 func List(ctx context.Context, mgr host.Host, r Repo) ([]Snapshot, error) {
-	out, err := mgr.Run(ctx, resticArgs(r)+" snapshots --json --tag collabstack", host.RunOpts{Sudo: true})
+	out, err := mgr.Run(ctx, resticCommand(r)+" snapshots --json --tag collabstack", host.RunOpts{Sudo: true})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func List(ctx context.Context, mgr host.Host, r Repo) ([]Snapshot, error) {
 // data, and lists the database dumps of every node's newest backup with
 // their sizes, so a missing or empty dump shows.
 func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
-	if _, err := mgr.Run(ctx, resticArgs(r)+" check --read-data-subset=1/10", host.RunOpts{Sudo: true, Output: out}); err != nil {
+	if _, err := mgr.Run(ctx, resticCommand(r)+" check --read-data-subset=1/10", host.RunOpts{Sudo: true, Output: out}); err != nil {
 		return engine.WithHint(fmt.Errorf("restic check of %s: %w", r.Name, err), "the lines above say what is damaged; make a new backup (`collabstack backup --now`) and keep the old repository until it checks")
 	}
 	snaps, err := List(ctx, mgr, r)
@@ -194,7 +194,7 @@ func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
 		}
 	}
 	for _, s := range newest {
-		ls, err := mgr.Run(ctx, resticArgs(r)+" ls --long "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
+		ls, err := mgr.Run(ctx, resticCommand(r)+" ls --long "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
 		if err != nil {
 			return fmt.Errorf("list the dumps of %s's backup %s: %w", s.Host, s.ID, err)
 		}

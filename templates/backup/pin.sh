@@ -2,7 +2,8 @@
 # read from that host over its own pinned connection.
 line={{q .Line}}
 file={{q .Conf}}/known_hosts
+repo_host={{q .Host}}
 if ! grep -qxF "$line" "$file" 2>/dev/null; then
-	todo "trust the host key of {{.Host}} for backups"
+	todo "trust the host key of $repo_host for backups"
 	printf '%s\n' "$line" >>"$file"
 fi

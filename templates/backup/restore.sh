@@ -1,5 +1,4 @@
-# Restore this host ({{.Node}}) from its backup in the repository
-# {{.Name}}: PHASE=fetch brings the database dumps and the list of backed-up
+# Restore this host from its backup in the repository: PHASE=fetch brings the database dumps and the list of backed-up
 # folders to a scratch folder; PHASE=files puts the volumes and data
 # folders back in place (volumes emptied first); PHASE=db loads the dumps
 # into the running database services. collabstack stops the services
@@ -8,9 +7,10 @@ node={{q .Node}}
 state={{q .State}}
 work="$state/restore"
 run_tag={{q .Run}}
+conf={{q .Conf}}
 set -- latest --host "$node" --tag collabstack
 [ -z "$run_tag" ] || set -- "$@" --tag "run=$run_tag"
-restic_() { {{.Restic}} "$@"; }
+restic_() { RESTIC_PASSWORD_FILE="$conf/key" RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic{{range .Restic}} {{q .}}{{end}} "$@"; }
 
 case ${PHASE:-} in
 fetch)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# collabstack backup of this host ({{.Node}}), rendered by collabstack.
+# collabstack backup of this host, rendered by collabstack.
 # Run by collabstack-backup.timer, and by `collabstack backup --now`.
 # 1. dumps every database that runs here inside its own container
 #    (pg_dump / mariadb-dump through docker exec: passwords stay in the
@@ -7,7 +7,7 @@
 # 2. backs up the dumps, every other named volume and the data folders to
 #    every repository with restic (encrypted, deduplicated);
 # 3. on the manager, applies the retention policy;
-# 4. writes the result to {{.State}}/last.json for `collabstack status`.
+# 4. writes the result to last.json in the state folder for `collabstack status`.
 # RUN_TAG names the run (the same on every host of one `backup --now`);
 # JSON=1 streams restic's JSON progress lines for collabstack's bar.
 set -eu
@@ -104,8 +104,9 @@ echo "$paths" | tr ' ' '\n' >"$state/paths"
 snaps=""
 added=0
 {{range .Repos -}}
-echo "backing up to {{.Name}}"
-set -- -r {{q .Repository}}{{if .SSHTarget}} -o "$(sftp_opt {{q .SSHTarget}} {{.Port}})"{{end}}
+repo_name={{q .Name}}
+echo "backing up to $repo_name"
+set -- -r {{q .Repository}}{{if .SSHTarget}} -o "$(sftp_opt {{q .SSHTarget}} {{q .Port}})"{{end}}
 log="$state/restic.log"
 # restic's output streams to stderr (collabstack shows it) and to the log;
 # its exit status is the log's last line.
@@ -113,15 +114,15 @@ log="$state/restic.log"
 {
 	restic "$@" backup --json --host "$node" --tag collabstack --tag "run=$run_tag" --exclude "$state/last.json*" --exclude "$log" $paths 2>&1 && echo "exit=0" || echo "exit=$?"
 } | tee "$log" | if [ "${JSON:-}" = 1 ]; then cat; else grep -v '"message_type":"status"' || true; fi >&2
-[ "$(tail -n1 "$log")" = "exit=0" ] || fail "restic backup to {{.Name}} failed: $(tail -n3 "$log" | head -n2 | tr '\n' ' ')"
+[ "$(tail -n1 "$log")" = "exit=0" ] || fail "restic backup to $repo_name failed: $(tail -n3 "$log" | head -n2 | tr '\n' ' ')"
 snap=$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$log" | tail -n1)
 add=$(sed -n 's/.*"data_added":\([0-9]*\).*/\1/p' "$log" | tail -n1)
-snaps="$snaps {{.Name}}:$snap"
+snaps="$snaps $repo_name:$snap"
 added=$((added + ${add:-0}))
 {{if $.Manager -}}
 # Retention, once for every host of the site (the manager runs it).
-restic "$@" forget --group-by host --tag collabstack --keep-daily {{$.Keep.Daily}} --keep-weekly {{$.Keep.Weekly}} --keep-monthly {{$.Keep.Monthly}} --prune >&2 ||
-	echo "retention on {{.Name}} failed (another host may be backing up); the next run tries again" >&2
+restic "$@" forget --group-by host --tag collabstack --keep-daily {{q $.Keep.Daily}} --keep-weekly {{q $.Keep.Weekly}} --keep-monthly {{q $.Keep.Monthly}} --prune >&2 ||
+	echo "retention on $repo_name failed (another host may be backing up); the next run tries again" >&2
 {{end -}}
 {{end -}}
 result true "${snaps# }" "$added" ""

@@ -4,6 +4,7 @@
 # uploaded by collabstack before this runs.
 conf={{q .Conf}}
 state={{q .State}}
+schedule={{q .Schedule}}
 for p in restic openssh-client; do
 	if ! installed "$p"; then
 		todo "install $p"
@@ -28,7 +29,7 @@ if [ "$(systemctl show -p NeedDaemonReload --value collabstack-backup.timer 2>/d
 	systemctl daemon-reload
 fi
 if ! systemctl is-enabled --quiet collabstack-backup.timer 2>/dev/null || ! systemctl is-active --quiet collabstack-backup.timer; then
-	todo "start collabstack-backup.timer ({{.Schedule}})"
+	todo "start collabstack-backup.timer ($schedule)"
 	systemctl daemon-reload
 	systemctl enable --now collabstack-backup.timer
 fi
