@@ -54,6 +54,8 @@ if [ "$(tables)" != t ]; then
 fi
 for s in kopnik_node kopnik_files; do
 	if docker service inspect "$s" >/dev/null 2>&1; then
-		docker service update --force --detach "$s" >/dev/null
+		# Not detached: the apply goes on (to the probes, to "done") only
+		# once the restarted tasks run, never while they are replaced.
+		docker service update --force --quiet "$s" >/dev/null
 	fi
 done
