@@ -100,7 +100,7 @@ components:
 	rd := exec("redis_redis", "", "REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' /run/secrets/redis_conf)\" redis-cli set keep kept")
 	eventually("redis", rd, "OK")
 	ldif := "dn: cn=kept,dc=apps,dc=test\nobjectClass: organizationalRole\ncn: kept\n"
-	eventually("openldap", "printf %s "+host.Quote(ldif)+" | "+exec("openldap_openldap", "-i -e PW="+host.Quote(secret("openldap-admin-password")), "ldapadd -x -H ldap://127.0.0.1 -D cn=admin,dc=apps,dc=test -w \"$PW\""), "adding new entry")
+	eventually("openldap", "printf %s "+host.Quote(ldif)+" | "+exec("openldap_openldap", "-i -e PW="+host.Quote(secret("openldap-admin-password")), "ldapadd -x -H ldapi:/// -D cn=admin,dc=apps,dc=test -w \"$PW\""), "adding new entry")
 	eventually("freeradius runs", "docker service ps freeradius_freeradius --filter desired-state=running --format '{{.CurrentState}}'", "Running")
 
 	// Restart every data service; the data is still there.
@@ -112,7 +112,7 @@ components:
 	eventually("postgres after restart", pg("SELECT v FROM keep"), "kept")
 	eventually("mariadb after restart", exec("mariadb_mariadb", "-e MYSQL_PWD="+host.Quote(secret("mariadb-root-password")), "mariadb -uroot -N -e 'SELECT v FROM keep.t'"), "kept")
 	eventually("redis after restart", exec("redis_redis", "", "REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' /run/secrets/redis_conf)\" redis-cli get keep"), "kept")
-	eventually("openldap after restart", exec("openldap_openldap", "-e PW="+host.Quote(secret("openldap-admin-password")), "ldapsearch -x -H ldap://127.0.0.1 -D cn=admin,dc=apps,dc=test -w \"$PW\" -b dc=apps,dc=test cn=kept cn"), "cn: kept")
+	eventually("openldap after restart", exec("openldap_openldap", "-e PW="+host.Quote(secret("openldap-admin-password")), "ldapsearch -x -H ldapi:/// -D cn=admin,dc=apps,dc=test -w \"$PW\" -b dc=apps,dc=test cn=kept cn"), "cn: kept")
 
 	// Nothing changed: nothing to do.
 	noopApply(t, ctx, sess, "second apply")
