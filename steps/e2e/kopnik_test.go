@@ -62,7 +62,6 @@ func needDocker(t testing.TB) {
 // initialised and the relay accepting its sender; Postgres has the seed's
 // settings; a second apply changes nothing.
 func TestKopnikOnTwoLabHosts(t *testing.T) {
-	testtools.Unproven(t)
 	needDocker(t)
 	t.Parallel()
 	ctx := context.Background()
