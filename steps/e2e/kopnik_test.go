@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
