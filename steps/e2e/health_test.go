@@ -79,7 +79,7 @@ components:
 		t.Fatalf("Etherpad's deploy did not fail:\n%s", log.String())
 	}
 	msg := pad.Err.Error()
-	for _, want := range []string{"etherpad_etherpad is not running", "task: non-zero exit", "docker service ps --no-trunc etherpad_etherpad", "last log lines of etherpad_etherpad", "pnpm"} {
+	for _, want := range []string{"etherpad_etherpad is not running", "task: non-zero exit", "docker service ps --no-trunc etherpad_etherpad", "last log lines of etherpad_etherpad", "ep_collabstack_no_such_plugin"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the failure does not say %q:\n%s", want, msg)
 		}
