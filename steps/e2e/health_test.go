@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
@@ -27,7 +26,6 @@ import (
 // it from its image and converges again. What it cannot show: the real
 // upstream images (stand-ins from Debian packages run here).
 func TestBrokenAppFailsTheApplyAndAFixConverges(t *testing.T) {
-	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}
