@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -147,12 +148,37 @@ func joinStep(mgr, w site.Host) engine.Step {
 			}
 			token, _ := env.Secrets.Get(workerToken)
 			addr := address(env, mgr)
-			_, err = env.Host.Run(ctx, "sh -c "+host.Quote(joinScript)+" join "+host.Quote(addr+":2377"), host.RunOpts{Sudo: true, Stdin: []byte(token + "\n"), Output: env.Out})
+			out, err := env.Host.Run(ctx, "sh -c "+host.Quote(joinScript)+" join "+host.Quote(addr+":2377"), host.RunOpts{Sudo: true, Stdin: []byte(token + "\n"), Output: env.Out})
+			if err != nil && strings.Contains(out+err.Error(), "attempt to join the swarm will continue in the background") {
+				// dockerd gave up waiting, not joining (a busy node): the
+				// join goes on, and is done once the node is active.
+				err = waitActive(ctx, env, 3*time.Minute)
+			}
 			if err != nil {
 				return engine.WithHint(fmt.Errorf("join %s to the swarm: %w", w.Name, err), "%s must reach %s on TCP 2377 and 7946 and UDP 4789 and 7946", w.Name, addr)
 			}
 			return nil
 		},
+	}
+}
+
+// waitActive waits until the node env.Host is an active swarm member.
+func waitActive(ctx context.Context, env *engine.Env, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		state, _, _, err := nodeState(ctx, env.Host)
+		if err == nil && state == "active" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is still not an active swarm member after %s (state %q)", env.Host.Name(), within, state)
+		}
+		env.Logf("%s is joining the swarm (state %s)", env.Host.Name(), state)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+		}
 	}
 }
 
