@@ -197,6 +197,51 @@ func ReachStep(hostName string, after ...string) engine.Step {
 	}
 }
 
+// onLabelsThatExist returns s, or a copy of it in which the components
+// placed on a label that no swarm node carries run on the manager's label
+// instead: a site of one node (a one-node lab, a single existing server)
+// has no node labelled common, and a stack constrained to it would wait
+// for a node forever. The site file is not changed.
+func onLabelsThatExist(s *site.Site, catalog *apps.Catalog, chosen []string, hosts []site.Host, mgr site.Host) *site.Site {
+	present := map[string]bool{}
+	for _, h := range hosts {
+		if h.Role == site.RoleManager || h.Role == site.RoleWorker {
+			present[h.Labels[site.NodeLabel]] = true
+		}
+	}
+	fallback := mgr.Labels[site.NodeLabel]
+	if fallback == "" {
+		return s
+	}
+	var moved map[string]site.Component
+	for _, name := range chosen {
+		label := s.Components[name].Placement
+		if label == "" {
+			if a, ok := catalog.Get(name); ok {
+				label = a.Placement
+			}
+		}
+		if label == "" || present[label] {
+			continue
+		}
+		if moved == nil {
+			moved = maps.Clone(s.Components)
+			if moved == nil {
+				moved = map[string]site.Component{}
+			}
+		}
+		c := moved[name]
+		c.Placement = fallback
+		moved[name] = c
+	}
+	if moved == nil {
+		return s
+	}
+	cp := *s
+	cp.Components = moved
+	return &cp
+}
+
 // addSwarm adds the swarm, its shared services and the components' stacks.
 // In the lab, images that cannot be pulled are built as stand-ins first.
 func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
@@ -272,7 +317,7 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err := p.Add(shared...); err != nil {
 		return err
 	}
-	as, err := catalog.Steps(s, mgr.Name, deployAfter...)
+	as, err := catalog.Steps(onLabelsThatExist(s, catalog, chosen, hosts, mgr), mgr.Name, deployAfter...)
 	if err != nil {
 		return err
 	}

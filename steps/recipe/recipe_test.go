@@ -8,6 +8,7 @@ import (
 	"github.com/collabstack/collabstack/examples"
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/prepare"
@@ -149,5 +150,29 @@ func TestAppsOverVMMemoryAreRefused(t *testing.T) {
 	}
 	if _, err := Build(s); err != nil && strings.Contains(err.Error(), "over-commit") {
 		t.Fatalf("with four times the VMs: %v", err)
+	}
+}
+
+// TestOneNodeSitesRunCommonAppsOnTheManager: a site whose only swarm node
+// is the manager (label infra) has no node labelled common; its common
+// apps are placed on infra instead, or swarm would never schedule them.
+// The site itself keeps its components as written.
+func TestOneNodeSitesRunCommonAppsOnTheManager(t *testing.T) {
+	catalog, err := apps.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site.Site{Components: map[string]site.Component{"adminer": {}, "redis": {}}}
+	one := lab.SiteHosts(1, t.TempDir())
+	got := onLabelsThatExist(s, catalog, []string{"adminer", "redis"}, one, one[0])
+	if got.Components["adminer"].Placement != site.LabelInfra {
+		t.Errorf("adminer on a one-node lab: placement %q, want %s", got.Components["adminer"].Placement, site.LabelInfra)
+	}
+	if s.Components["adminer"].Placement != "" {
+		t.Errorf("the site's own components changed: %+v", s.Components["adminer"])
+	}
+	two := lab.SiteHosts(2, t.TempDir())
+	if got := onLabelsThatExist(s, catalog, []string{"adminer", "redis"}, two, two[0]); got != s {
+		t.Errorf("a two-node lab has both labels; the site should be used as it is, got %+v", got.Components)
 	}
 }
