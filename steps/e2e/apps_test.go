@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 )
 
@@ -20,7 +19,6 @@ import (
 // with their generated passwords, and data written before a restart of
 // each service is there after it.
 func TestAppsOnTwoLabHosts(t *testing.T) {
-	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}
