@@ -88,6 +88,8 @@ func TestScreenshots(t *testing.T) {
 	s.waitFor("┃ Domain")
 	s.text("example.org")
 	s.keys("Enter")
+	// huh moves the focus through a command: type only once it moved.
+	s.waitFor("┃ Admin e-mail")
 	s.text("admin@example.org")
 	s.keys("Enter")
 	s.waitFor("┃ TLS certificates")

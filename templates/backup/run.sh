@@ -120,8 +120,10 @@ add=$(sed -n 's/.*"data_added":\([0-9]*\).*/\1/p' "$log" | tail -n1)
 snaps="$snaps $repo_name:$snap"
 added=$((added + ${add:-0}))
 {{if $.Manager -}}
-# Retention, once for every host of the site (the manager runs it).
-restic "$@" forget --group-by host --tag collabstack --keep-daily {{q $.Keep.Daily}} --keep-weekly {{q $.Keep.Weekly}} --keep-monthly {{q $.Keep.Monthly}} --prune >&2 ||
+# Retention, once for every host of the site (the manager runs it):
+# every backup of the last 24 hours stays (a second `backup --now` on the
+# same day must not drop the first), then one per day, week and month.
+restic "$@" forget --group-by host --tag collabstack --keep-within 1d --keep-daily {{q $.Keep.Daily}} --keep-weekly {{q $.Keep.Weekly}} --keep-monthly {{q $.Keep.Monthly}} --prune >&2 ||
 	echo "retention on $repo_name failed (another host may be backing up); the next run tries again" >&2
 {{end -}}
 {{end -}}
