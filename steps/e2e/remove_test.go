@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/collabstack/collabstack/cli"
-	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 )
 
@@ -21,7 +20,6 @@ import (
 // name typed changes nothing, with the name typed removes the volume.
 // Adminer keeps answering through the edge after each remove.
 func TestRemoveReaddPurge(t *testing.T) {
-	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}
