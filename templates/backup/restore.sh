@@ -37,6 +37,9 @@ files)
 db)
 	[ -d "$work$state/dumps" ] || exit 0
 	for d in "$work$state/dumps"/*/; do
+		# A host without databases backs up an empty dumps folder: the
+		# pattern then stays as it is.
+		[ -d "$d" ] || continue
 		d=${d%/}
 		svc=${d##*/}
 		kind=$(cat "$d/kind")
@@ -61,6 +64,7 @@ db)
 			# shellcheck disable=SC2016
 			docker exec -i "$c" sh -c 'psql -q -U "${POSTGRES_USER:-postgres}" -d postgres' <"$d/globals.sql" >/dev/null 2>&1 || true
 			for f in "$d"/*.pgdump; do
+				[ -f "$f" ] || continue
 				db=$(basename "$f" .pgdump)
 				echo "restoring database $db of $svc"
 				if [ "$db" = postgres ]; then
