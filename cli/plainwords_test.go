@@ -20,6 +20,14 @@ func TestNoDesignDocumentWords(t *testing.T) {
 	allowed := []struct{ path, line, why string }{
 		{"templates/apps/", "seeds: [", "metadata key read by steps/apps only; docs/apps.md says it in plain words (\"Part of: the collaboration suite\")"},
 		{"templates/apps/mastodon/", "vapid-seed", "the secret that Mastodon's VAPID key is derived from: a cryptographic seed"},
+		{"templates/apps/mastodon/", "seed", "Rails' database seeds (db:seed, db/seeds): the initial rows Mastodon's roles and web app come from"},
+		{"templates/apps/castopod/hooks/", "seeds (install:init-database)", "Castopod's install:init-database seeds its tables: initial rows"},
+	}
+	// Files that never reach a user as such: the upstream contracts quote
+	// upstream paths and notes for developers; what users read of them
+	// (proven:, manual:) is in docs/apps.md, which this test reads.
+	skipFile := func(rel string) bool {
+		return strings.HasPrefix(rel, "templates/apps/") && strings.HasSuffix(rel, "/contract.yaml")
 	}
 	root := filepath.Join("..")
 	var files []string
@@ -44,6 +52,9 @@ func TestNoDesignDocumentWords(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(root, p)
+		if skipFile(filepath.ToSlash(rel)) {
+			continue
+		}
 	lines:
 		for i, l := range strings.Split(string(data), "\n") {
 			if !word.MatchString(l) {
