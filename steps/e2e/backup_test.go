@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/internal/labtest"
@@ -32,7 +31,6 @@ import (
 // authorizing the nodes' keys on their backup server, which this test
 // cannot show.
 func TestBackupRestoreOntoAFreshLab(t *testing.T) {
-	testtools.Unproven(t)
 	if testing.Short() {
 		t.Skip("lab test")
 	}
