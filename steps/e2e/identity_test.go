@@ -27,6 +27,7 @@ func TestIdentityOnALabSwarm(t *testing.T) {
 		t.Skip("lab test")
 	}
 	needDocker(t)
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	sitePath := filepath.Join(dir, "site.yaml")
