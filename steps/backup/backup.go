@@ -354,7 +354,7 @@ func initStep(s *site.Site, hosts []site.Host, repoName, mgr string, needs []str
 			}
 			for _, r := range repos {
 				if r.Name == repoName {
-					return map[string]any{"Name": r.Name, "Conf": Conf, "Restic": resticArgs(r)}, nil, nil
+					return map[string]any{"Name": r.Name, "Restic": resticArgs(r)}, nil, nil
 				}
 			}
 			return nil, nil, fmt.Errorf("no repository %s", repoName)
@@ -412,22 +412,24 @@ func siteCopyStep(s *site.Site, mgr string) engine.Step {
 	}
 }
 
-// resticArgs are restic's repository options for r, as shell words.
+// resticArgs is restic with the site's key file and cache and r's
+// repository options, as a command's words: scripts quote each word (q),
+// and resticCommand joins them for the one-line reads collabstack runs
+// itself (list, check, dump). The key is in a 0600 file, never a word.
 func resticArgs(r Repo) []string {
-	args := []string{"-r", r.Repository}
+	args := []string{"env", "RESTIC_PASSWORD_FILE=" + Conf + "/key", "RESTIC_CACHE_DIR=/var/cache/collabstack-restic", "restic", "-r", r.Repository}
 	if r.SSHTarget != "" {
 		args = append(args, "-o", fmt.Sprintf("sftp.command=ssh -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d %s -s sftp", Conf, Conf, r.Port, r.SSHTarget))
 	}
 	return args
 }
 
-// resticCommand is restic with the site's key file and r's options, as a
-// command line for the one-line reads collabstack runs itself (list,
-// check, dump); scripts get resticArgs and quote them.
+// resticCommand is resticArgs as one shell command line.
 func resticCommand(r Repo) string {
-	q := make([]string, 0, 4)
-	for _, a := range resticArgs(r) {
-		q = append(q, host.Quote(a))
+	args := resticArgs(r)
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = host.Quote(a)
 	}
-	return "RESTIC_PASSWORD_FILE=" + Conf + "/key RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic " + strings.Join(q, " ")
+	return strings.Join(q, " ")
 }

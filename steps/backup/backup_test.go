@@ -59,8 +59,8 @@ func TestScriptsPassShellcheck(t *testing.T) {
 		"backup/authorize.sh": {"User": RepoUser, "Path": "/srv/b", "Keys": "ssh-ed25519 AAAA a\nssh-ed25519 BBBB b"},
 		"backup/pin.sh":       {"Line": "[10.0.0.2]:2222 ssh-ed25519 AAAA", "Conf": Conf, "Host": "standby"},
 		"backup/scan.sh":      {"Host": "backup.example.net", "Port": 22, "Conf": Conf},
-		"backup/init.sh":      {"Name": "standby", "Conf": Conf, "Restic": resticArgs(repos[0])},
-		"backup/restore.sh":   {"Node": "main", "Name": "standby", "State": State, "Run": "", "Conf": Conf, "Restic": resticArgs(repos[1])},
+		"backup/init.sh":      {"Name": "standby", "Restic": resticArgs(repos[0])},
+		"backup/restore.sh":   {"Node": "main", "Name": "standby", "State": State, "Run": "", "Restic": resticArgs(repos[1])},
 	} {
 		text, err := script.Render(name, data)
 		if err != nil {

@@ -88,7 +88,7 @@ func Restore(ctx context.Context, s *site.Site, hosts []site.Host, inv *engine.I
 		if err != nil {
 			return "", err
 		}
-		text, err := script.Render("backup/restore.sh", map[string]any{"Node": node, "Name": r.Name, "State": State, "Conf": Conf, "Run": o.Run, "Restic": resticArgs(r)})
+		text, err := script.Render("backup/restore.sh", map[string]any{"Node": node, "Name": r.Name, "State": State, "Run": o.Run, "Restic": resticArgs(r)})
 		if err != nil {
 			return "", err
 		}

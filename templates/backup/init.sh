@@ -1,8 +1,7 @@
 # The repository exists and opens with the site's backup key (the key is
 # in a 0600 file, never on the command line).
 name={{q .Name}}
-conf={{q .Conf}}
-restic_() { RESTIC_PASSWORD_FILE="$conf/key" RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic{{range .Restic}} {{q .}}{{end}} "$@"; }
+restic_() { {{range .Restic}}{{q .}} {{end}}"$@"; }
 err=$(restic_ cat config 2>&1 >/dev/null) && exit 0
 case $err in
 *"wrong password"*)

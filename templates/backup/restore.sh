@@ -7,10 +7,9 @@ node={{q .Node}}
 state={{q .State}}
 work="$state/restore"
 run_tag={{q .Run}}
-conf={{q .Conf}}
 set -- latest --host "$node" --tag collabstack
 [ -z "$run_tag" ] || set -- "$@" --tag "run=$run_tag"
-restic_() { RESTIC_PASSWORD_FILE="$conf/key" RESTIC_CACHE_DIR=/var/cache/collabstack-restic restic{{range .Restic}} {{q .}}{{end}} "$@"; }
+restic_() { {{range .Restic}}{{q .}} {{end}}"$@"; }
 
 case ${PHASE:-} in
 fetch)
