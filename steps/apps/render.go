@@ -70,12 +70,20 @@ func ServiceName(app, service string) string { return app + "_" + service }
 // underscore, which some URL parsers (Java's URI) refuse.
 func Hostname(app, service string) string { return app + "-" + service }
 
-// Placement returns the node label value an app runs on in the site.
-func (c *Catalog) placement(app string, in RenderInput) string {
-	if comp, ok := in.Components[app]; ok && comp.Placement != "" {
+// Placement returns the node label value an app runs on, given the
+// site's components: theirs when set, else the catalog's.
+func (c *Catalog) Placement(app string, components map[string]site.Component) string {
+	if comp, ok := components[app]; ok && comp.Placement != "" {
 		return comp.Placement
 	}
-	return c.apps[app].Placement
+	if a, ok := c.apps[app]; ok {
+		return a.Placement
+	}
+	return ""
+}
+
+func (c *Catalog) placement(app string, in RenderInput) string {
+	return c.Placement(app, in.Components)
 }
 
 // Constraint is the placement constraint for a label value.

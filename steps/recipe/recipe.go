@@ -215,12 +215,7 @@ func onLabelsThatExist(s *site.Site, catalog *apps.Catalog, chosen []string, hos
 	}
 	var moved map[string]site.Component
 	for _, name := range chosen {
-		label := s.Components[name].Placement
-		if label == "" {
-			if a, ok := catalog.Get(name); ok {
-				label = a.Placement
-			}
-		}
+		label := catalog.Placement(name, s.Components)
 		if label == "" || present[label] {
 			continue
 		}
