@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -41,11 +42,67 @@ type RenderInput struct {
 	Selected []string
 	// Network is the overlay network shared with the edge (default swarm.Network).
 	Network string
+	// Realm is the site's Keycloak realm (RealmName); "" means the one
+	// made from Domain.
+	Realm string
 }
 
 // InputFor builds the RenderInput of a site.
 func InputFor(s *site.Site, selected []string, secret func(name string) (string, error)) RenderInput {
-	return RenderInput{Domain: s.Domain, AdminEmail: s.AdminEmail, TLSMode: s.TLS.Mode, Secret: secret, Components: s.Components, Selected: selected}
+	return RenderInput{Domain: s.Domain, AdminEmail: s.AdminEmail, TLSMode: s.TLS.Mode, Secret: secret, Components: s.Components, Selected: selected, Realm: RealmName(s.Name, s.Domain)}
+}
+
+// SSOApp is the catalog's single sign-on provider (Keycloak).
+const SSOApp = "keycloak"
+
+var realmRE = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// RealmName is the site's Keycloak realm: its name (or else its domain)
+// in lower case, with anything but letters, digits and '-' made '-'.
+func RealmName(name, domain string) string {
+	n := name
+	if n == "" {
+		n = domain
+	}
+	n = strings.Trim(realmRE.ReplaceAllString(strings.ToLower(n), "-"), "-")
+	if n == "" || n == "master" {
+		n = "site"
+	}
+	return n
+}
+
+// ClientSecretName is the secret (of the Keycloak app, in the secrets
+// file keycloak-client-APP) of an app's OIDC client.
+func ClientSecretName(app string) string { return "client-" + app }
+
+// oidcData is what an app's templates know of its OIDC client in the
+// site's Keycloak realm (.OIDC, nil unless Keycloak is chosen and the
+// app speaks OIDC). The identity step registers the client with the
+// same ID, secret and redirect URIs (https://<app's name>/*).
+type oidcData struct {
+	// Provider is the name login pages show on the button.
+	Provider string
+	// Issuer is the realm's issuer URL; Discovery its
+	// .well-known/openid-configuration; the others Keycloak's endpoints.
+	Issuer, Discovery, AuthURL, TokenURL, UserinfoURL, LogoutURL, JWKSURL string
+	ClientID                                                              string
+	// Secret is the client secret's name for secretOf "keycloak".
+	Secret string
+}
+
+func (c *Catalog) oidc(a *App, in RenderInput) *oidcData {
+	if a.Name == SSOApp || !a.Web || !contains(a.SSO, "oidc") || !contains(in.Selected, SSOApp) {
+		return nil
+	}
+	realm := in.Realm
+	if realm == "" {
+		realm = RealmName("", in.Domain)
+	}
+	iss := c.URL(SSOApp, in) + "/realms/" + realm
+	p := iss + "/protocol/openid-connect"
+	return &oidcData{Provider: "Single sign-on", Issuer: iss, Discovery: iss + "/.well-known/openid-configuration",
+		AuthURL: p + "/auth", TokenURL: p + "/token", UserinfoURL: p + "/userinfo", LogoutURL: p + "/logout", JWKSURL: p + "/certs",
+		ClientID: a.Name, Secret: ClientSecretName(a.Name)}
 }
 
 // SecretLength is the length of generated secrets.
@@ -136,6 +193,8 @@ type tdata struct {
 	Upstream string
 	// Edge settings, for the edge's templates.
 	Edge *edgeData
+	// OIDC is the app's client in the site's Keycloak realm, or nil.
+	OIDC *oidcData
 }
 
 // site-wide edge settings every template may need (URLs carry the port
@@ -256,6 +315,7 @@ func (c *Catalog) data(app string, in RenderInput) (*tdata, error) {
 		d.Host = c.Host(app, in.Domain)
 		d.URL = c.URL(app, in)
 	}
+	d.OIDC = c.oidc(a, in)
 	if a.Port > 0 {
 		scheme := a.UpstreamScheme
 		if scheme == "" {

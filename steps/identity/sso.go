@@ -20,14 +20,14 @@ import (
 const SSOID = "identity/sso"
 
 // KeycloakApp is the single sign-on app in the catalog.
-const KeycloakApp = "keycloak"
+const KeycloakApp = apps.SSOApp
 
 // RequestScript is the template of one request through the edge.
 const RequestScript = "identity/keycloak-request.sh"
 
 // ClientSecret is the secret (in the site's secrets file) of an app's
 // OIDC client; app templates read it as secretOf "keycloak" "client-APP".
-func ClientSecret(app string) string { return apps.SecretName(KeycloakApp, "client-"+app) }
+func ClientSecret(app string) string { return apps.SecretName(KeycloakApp, apps.ClientSecretName(app)) }
 
 // OIDCApps are the site's apps that get an OIDC client: every selected
 // app that speaks OIDC (sso: oidc in its app.yaml) and has a URL, but
@@ -45,21 +45,9 @@ func OIDCApps(c *apps.Catalog, selected []string) []string {
 	return out
 }
 
-var realmRE = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// RealmName is the site's realm: its name (or its domain) in lower case,
-// with anything but letters, digits and '-' made '-'.
-func RealmName(s *site.Site) string {
-	n := s.Name
-	if n == "" {
-		n = s.Domain
-	}
-	n = strings.Trim(realmRE.ReplaceAllString(strings.ToLower(n), "-"), "-")
-	if n == "" || n == "master" {
-		n = "site"
-	}
-	return n
-}
+// RealmName is the site's realm (apps.RealmName of its name or domain),
+// the one app templates put in their issuer URL.
+func RealmName(s *site.Site) string { return apps.RealmName(s.Name, s.Domain) }
 
 // WantedSSO is what the site needs in Keycloak; secret gives the site's
 // secrets by name (made on first use).
