@@ -96,6 +96,10 @@ type App struct {
 	Provides *Provides `yaml:"provides,omitempty"`
 	// Admin says where the admin account comes from.
 	Admin string `yaml:"admin,omitempty"`
+	// Accounts says how people log in to an app that speaks neither OIDC
+	// nor LDAP (sso: [none]): its own accounts, none at all, or another
+	// app's.
+	Accounts string `yaml:"accounts,omitempty"`
 	Notes string `yaml:"notes,omitempty"`
 	// Probe is how a user sees the app working (probe.go).
 	Probe *AppProbe `yaml:"probe"`
@@ -354,6 +358,9 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 		if !contains(SSOKinds, s) {
 			bad("sso", "%q is not one of %s", s, strings.Join(SSOKinds, ", "))
 		}
+	}
+	if a.Kind == KindApp && len(a.SSO) == 1 && a.SSO[0] == "none" && strings.TrimSpace(a.Accounts) == "" {
+		bad("accounts", "sso is none: say how people log in (the app's own accounts, none at all, or another app's)")
 	}
 	if a.Kind == KindApp && (len(a.Strengths) == 0 || len(a.Weaknesses) == 0) {
 		bad("strengths/weaknesses", "give at least one of each")

@@ -22,6 +22,7 @@ web: true
 subdomain: %s
 placement: common
 sso: [none]
+accounts: none
 strengths: [s]
 weaknesses: [w]
 probe: {http: {path: /}}
@@ -48,6 +49,7 @@ func TestLoadRejectsBadMetadataWithTheFieldNamed(t *testing.T) {
 		{"missing requirement", fmt.Sprintf(goodApp, "a", "a") + "requires: [ghost]\n", `"ghost" is not in the catalog`},
 		{"wrong folder", fmt.Sprintf(goodApp, "b", "a"), "folder"},
 		{"bad sso", strings.Replace(fmt.Sprintf(goodApp, "a", "a"), "sso: [none]", "sso: [kerberos]", 1), "kerberos"},
+		{"no accounts", strings.Replace(fmt.Sprintf(goodApp, "a", "a"), "accounts: none\n", "", 1), "say how people log in"},
 		{"database not required", fmt.Sprintf(goodApp, "a", "a") + "database: {engine: postgres}\n", "must also be in requires"},
 		{"big range", fmt.Sprintf(goodApp, "a", "a") + "ports: [{port: 40000, range: 50000, protocol: udp, use: x}]\n", "200 ports"},
 	} {

@@ -106,6 +106,9 @@ func MarkdownDoc(c *Catalog) []byte {
 			p("- Port %d%s/%s: %s (%s; %s)\n", port.Port, rng, port.Protocol, port.Use, reach, how)
 		}
 		p("- Placement: nodes labelled `%s=%s` (components.%s.placement changes it)\n", "role", a.Placement, a.Name)
+		if a.Accounts != "" {
+			p("- Accounts: %s\n", a.Accounts)
+		}
 		if a.Admin != "" {
 			p("- Admin: %s\n", a.Admin)
 		}
