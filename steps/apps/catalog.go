@@ -100,7 +100,7 @@ type App struct {
 	// nor LDAP (sso: [none]): its own accounts, none at all, or another
 	// app's.
 	Accounts string `yaml:"accounts,omitempty"`
-	Notes string `yaml:"notes,omitempty"`
+	Notes    string `yaml:"notes,omitempty"`
 	// Probe is how a user sees the app working (probe.go).
 	Probe *AppProbe `yaml:"probe"`
 }
