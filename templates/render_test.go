@@ -123,7 +123,7 @@ func TestEveryTemplateParses(t *testing.T) {
 		// The catalog's own functions (secret, svc, urlOf...) are stubbed:
 		// this is about escapers.
 		extra := map[string]any{}
-		for _, f := range []string{"secret", "secretOf", "dsecret", "dsecretOf", "svc", "networks", "hostOf", "portOf", "urlOf", "has", "trimPrefix", "sha256hex", "b64sha256", "vapidPrivate", "vapidPublic", "seq", "mb", "dn"} {
+		for _, f := range []string{"secret", "secretOf", "dsecret", "dsecretOf", "dsecretName", "svc", "networks", "hostOf", "portOf", "urlOf", "has", "trimPrefix", "sha256hex", "b64sha256", "vapidPrivate", "vapidPublic", "seq", "mb", "dn"} {
 			extra[f] = func(...any) string { return "" }
 		}
 		// Functions a package adds for its own templates are stubbed as

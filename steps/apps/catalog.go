@@ -88,6 +88,12 @@ type App struct {
 	// Secrets are generated into the secrets file as <app>-<name> and
 	// created as swarm secrets <app>_<name> before the stack deploys.
 	Secrets []string `yaml:"secrets,omitempty"`
+	// Rotate lists the secrets whose changed value reaches the app
+	// (read at every start, or set again by a hook): a change in the
+	// secrets file becomes a new version of the swarm secret and a
+	// redeploy. The others the app keeps in its own data from its first
+	// start: a changed value stops the apply with the reason.
+	Rotate []string `yaml:"rotate,omitempty"`
 	// Files are extra templates rendered beside stack.yaml (configs).
 	Files []string `yaml:"files,omitempty"`
 	// Hooks run in a service's container after the deploy.
@@ -412,6 +418,11 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 	for _, s := range a.Secrets {
 		if !secretRE.MatchString(s) {
 			bad("secrets", "%q: use lower-case letters, digits and -", s)
+		}
+	}
+	for _, s := range a.Rotate {
+		if !contains(a.Secrets, s) {
+			bad("rotate", "%q is not in secrets", s)
 		}
 	}
 	for name, o := range a.Options {

@@ -357,7 +357,24 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 		"secretOf":  secret,
 		"dsecret":   func(name string) string { return DockerSecretName(app, name) },
 		"dsecretOf": DockerSecretName,
-		"svc":       func(name string) string { return Hostname(app, name) },
+		// dsecretName is the swarm name of the current value of the
+		// app's secret (swarm.VersionedName): what its stack names under
+		// `name:`, so a changed value is a new secret and a redeploy.
+		"dsecretName": func(name string) (string, error) {
+			if in.Secret == nil {
+				return "", fmt.Errorf("no secret source to render %s's secret %s", app, name)
+			}
+			v, err := in.Secret(SecretName(app, name))
+			if err != nil {
+				return "", err
+			}
+			key, err := in.Secret(swarm.VersionKeySecret)
+			if err != nil {
+				return "", err
+			}
+			return swarm.VersionedName(key, DockerSecretName(app, name), []byte(v)), nil
+		},
+		"svc": func(name string) string { return Hostname(app, name) },
 		// networks joins a service to the shared network under its
 		// host name (a YAML flow mapping).
 		"networks": func(service string) string {
@@ -464,10 +481,34 @@ func hash12(b []byte) string {
 	return hex.EncodeToString(sum[:])[:12]
 }
 
-// configName names the swarm config (or secret) of a rendered file.
-func configName(app, file string, content []byte) string {
-	r := strings.NewReplacer(".", "_", "-", "_")
-	return app + "_" + r.Replace(file) + "_" + hash12(content)
+func configBase(app, file string) string {
+	return app + "_" + strings.NewReplacer(".", "_", "-", "_").Replace(file)
+}
+
+// edgeConfigName names a config of the edge by a plain hash of its
+// content: the edge's nginx files hold no secret.
+func edgeConfigName(file string, content []byte) string {
+	return configBase(EdgeName, file) + "_" + hash12(content)
+}
+
+// configName names the swarm config (or secret) of a rendered file: a
+// version per content (swarm.VersionedName), so a changed file is a new
+// config and a redeploy, and the deploy removes the old one. In a run
+// the version is an HMAC under the site's key (in.Secret gives it): a
+// file holding a password (redis.conf) must not be named by a plain
+// hash anyone with docker access could test guesses against. Without a
+// secret source (documentation, tests) no file can hold a secret, and a
+// plain hash names it.
+func configName(in RenderInput, app, file string, content []byte) (string, error) {
+	base := configBase(app, file)
+	if in.Secret == nil {
+		return base + "_" + hash12(content), nil
+	}
+	key, err := in.Secret(swarm.VersionKeySecret)
+	if err != nil {
+		return "", err
+	}
+	return swarm.VersionedName(key, base, content), nil
 }
 
 // Render renders an app's stack for a site: stack.yaml, and its files.
@@ -494,7 +535,9 @@ func (c *Catalog) Render(app string, in RenderInput) (swarm.Stack, error) {
 		}
 		name := strings.TrimSuffix(f, ".tmpl")
 		files[name] = out
-		d.Configs[name] = configName(app, name, out)
+		if d.Configs[name], err = configName(in, app, name, out); err != nil {
+			return swarm.Stack{}, err
+		}
 	}
 	t, err := c.parse(app, "stack.yaml.tmpl", funcs)
 	if err != nil {
@@ -656,7 +699,7 @@ func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) e
 	e.Apex = strings.Join(apex, "\n")
 	add := func(file, target string, content []byte) {
 		files[file] = content
-		e.Vhosts = append(e.Vhosts, confFile{File: file, Config: configName(EdgeName, file, content), Target: target})
+		e.Vhosts = append(e.Vhosts, confFile{File: file, Config: edgeConfigName(file, content), Target: target})
 	}
 	funcs := c.funcs(EdgeName, in)
 	for _, f := range []struct{ tmpl, file, target string }{
@@ -686,7 +729,7 @@ func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) e
 			return err
 		}
 		files["stream.conf"] = out
-		e.Stream = confFile{File: "stream.conf", Config: configName(EdgeName, "stream.conf", out), Target: "/etc/nginx/nginx.conf"}
+		e.Stream = confFile{File: "stream.conf", Config: edgeConfigName("stream.conf", out), Target: "/etc/nginx/nginx.conf"}
 	}
 	return nil
 }

@@ -112,35 +112,25 @@ func (c *Catalog) Steps(s *site.Site, manager string, deployAfter ...string) ([]
 }
 
 func (c *Catalog) secretsStep(a *App, manager string) engine.Step {
-	return &engine.Func{
-		StepID: SecretsID(a.Name), Name: "Create the swarm secrets of " + a.Title, On: manager, Comp: a.Name,
-		Needs: []string{swarm.InitID},
-		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-			for _, s := range a.Secrets {
-				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(DockerSecretName(a.Name, s)), host.RunOpts{Sudo: true}); err != nil {
-					return false, nil
-				}
-			}
-			return true, nil
-		},
-		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			for _, s := range a.Secrets {
-				name := DockerSecretName(a.Name, s)
-				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(name), host.RunOpts{Sudo: true}); err == nil {
-					continue
-				}
-				v, err := env.Secrets.Password(SecretName(a.Name, s), SecretLength)
-				if err != nil {
-					return err
-				}
-				// The value goes on stdin: never on a command line.
-				if _, err := env.Host.Run(ctx, "docker secret create "+host.Quote(name)+" -", host.RunOpts{Sudo: true, Stdin: []byte(v), Output: env.Out}); err != nil {
-					return engine.WithHint(fmt.Errorf("create the swarm secret %s: %w", name, err), "`docker secret ls` on %s shows the secrets the swarm has", manager)
-				}
-			}
-			return nil
-		},
+	return swarm.SecretsStep(SecretsID(a.Name), "Create the swarm secrets of "+a.Title, manager, a.Name, []string{swarm.InitID},
+		func(_ context.Context, env *engine.Env) ([]swarm.Secret, error) {
+			return AppSecrets(a, env.Secrets.Password)
+		})
+}
+
+// AppSecrets are an app's swarm secrets with their values from password
+// (the secrets file): the ones not in its rotate list are fixed.
+func AppSecrets(a *App, password func(name string, n int) (string, error)) ([]swarm.Secret, error) {
+	var out []swarm.Secret
+	for _, s := range a.Secrets {
+		v, err := password(SecretName(a.Name, s), SecretLength)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, swarm.Secret{Base: DockerSecretName(a.Name, s), Value: []byte(v), Source: SecretName(a.Name, s),
+			Fixed: !contains(a.Rotate, s), Why: a.Title + " keeps the value it started with in its own data"})
 	}
+	return out, nil
 }
 
 func (c *Catalog) databaseStep(a *App, manager string) engine.Step {

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +15,9 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/ssh"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 // TestBrokenAppFailsTheApplyAndAFixConverges: on a 2-node lab, Etherpad
@@ -23,8 +27,11 @@ import (
 // the site file the next apply converges and every probe passes through
 // the edge. Then Adminer is broken inside its running container to
 // answer 500: status names the failing probe, and the next apply restarts
-// it from its image and converges again. What it cannot show: the real
-// upstream images (stand-ins from Debian packages run here).
+// it from its image and converges again. Last, PostgreSQL's admin
+// password is changed in the secrets file: the next apply rotates it
+// (rotateSecret). What it cannot show: the real upstream images
+// (stand-ins from Debian packages run here; the postgres stand-in asks
+// for the password on 127.0.0.1 too, the real image trusts it there).
 func TestBrokenAppFailsTheApplyAndAFixConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab test")
@@ -156,6 +163,86 @@ components:
 	}
 	healthyStatus(t, ctx, sess)
 	noopApply(t, ctx, sess, "second apply")
+
+	// 4. A secret changed in the secrets file is rotated: the next apply
+	// creates its new version, redeploys PostgreSQL on it (the file in
+	// the container keeps its name), its hook sets the password in the
+	// database, the old version goes, and a re-run changes nothing.
+	rotateSecret(t, ctx, sitePath, &sess, "postgres-admin-password", "postgres_admin_password", "postgres_postgres")
+}
+
+// rotateSecret writes a new value of a secret into the site's secrets
+// file, applies, and checks on the lab that the service's container has
+// the new value under the same file name, that PostgreSQL accepts it
+// over TCP (scram-sha-256: the password inside the database changed,
+// not only the file), that the swarm keeps only the new version, and
+// that a further apply changes nothing.
+func rotateSecret(t *testing.T, ctx context.Context, sitePath string, sess **install.Session, entry, file, service string) {
+	t.Helper()
+	path := (*sess).Secrets.Path()
+	(*sess).Close()
+	store, err := secrets.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := "rotated-by-the-test-" + fmt.Sprint(time.Now().UnixNano())
+	if err := store.Set(entry, value); err != nil {
+		t.Fatal(err)
+	}
+	s, err := install.Open(sitePath, install.Options{Dialer: ssh.DialerFor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	*sess = s
+	t.Cleanup(func() { s.Close() })
+	mgr, err := s.Hosts.Get(ctx, "lab-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := func() []string {
+		out, err := mgr.Run(ctx, "docker secret ls --format '{{.Name}}'", host.RunOpts{Sudo: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vs []string
+		for _, n := range strings.Fields(out) {
+			if n == file || swarm.BaseOf(n) == file {
+				vs = append(vs, n)
+			}
+		}
+		return vs
+	}
+	before := versions()
+	start := time.Now()
+	sum := freshApply(t, ctx, s)
+	t.Logf("rotation of %s: %+v in %s", entry, sum, time.Since(start).Round(time.Second))
+	after := versions()
+	key, _ := s.Secrets.Get(swarm.VersionKeySecret)
+	want := swarm.VersionedName(key, file, []byte(value))
+	if len(after) != 1 || after[0] != want {
+		t.Errorf("versions of %s: before %v, after %v, want only %s", file, before, after, want)
+	}
+	node, err := mgr.Run(ctx, "docker service ps --filter desired-state=running --format '{{.Node}}' "+service, host.RunOpts{Sudo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh, err := s.Hosts.Get(ctx, strings.TrimSpace(node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := "docker exec $(docker ps -q --filter label=com.docker.swarm.service.name=" + service + " | head -n1) sh -c "
+	// A hash, not the value: collabstack's transport redacts the value.
+	out, err := nh.Run(ctx, in+host.Quote("sha256sum < /run/secrets/"+file), host.RunOpts{Sudo: true})
+	sum256 := sha256.Sum256([]byte(value))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), hex.EncodeToString(sum256[:])) {
+		t.Errorf("/run/secrets/%s in %s does not hold the new value: %q %v", file, service, out, err)
+	}
+	out, err = nh.Run(ctx, in+host.Quote(`PGPASSWORD="$(cat /run/secrets/`+file+`)" psql -h 127.0.0.1 -U postgres -d postgres -tAc 'SELECT 42'`), host.RunOpts{Sudo: true})
+	if err != nil || strings.TrimSpace(out) != "42" {
+		t.Errorf("PostgreSQL refuses the new password over TCP: %q %v", out, err)
+	}
+	healthyStatus(t, ctx, s)
+	noopApply(t, ctx, s, "apply after the rotation")
 }
 
 func component(t *testing.T, st install.Status, name string) install.ComponentHealth {

@@ -12,6 +12,8 @@ import (
 	"path"
 	"sort"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
@@ -32,15 +34,57 @@ const (
 	// VAPIDSecret is the private key of the web push (VAPID) key pair.
 	VAPIDSecret = "kopnik-vapid-private-key"
 	// VisualizerSecret is the visualizer's password (user admin).
-	VisualizerSecret = "kopnik-visualizer-password"
+	VisualizerSecretName = "kopnik-visualizer-password"
 )
 
 // Config is kp-server's production configuration as it is rendered.
 type Config struct {
 	// JSON is cfg/private.json.
 	JSON []byte
-	// Secret is the name of the swarm secret holding it (by content).
+	// Secret is the name of the swarm secret holding it: the version of
+	// this content (swarm.VersionedName, under the site's key).
 	Secret string
+	// DBSecret and VisualizerSecret are the swarm names of the current
+	// versions of the database and visualizer passwords (Secrets).
+	DBSecret, VisualizerSecret string
+}
+
+// Swarm secret bases (their versions are <base>_<version>).
+const (
+	ServerConfigBase = "kopnik_server_config"
+	DBSecretBase     = "kopnik_db_password"
+	VisualizerBase   = "kopnik_visualizer_htpasswd"
+)
+
+// DBSecret is the database password as a swarm secret: PostgreSQL reads
+// POSTGRES_PASSWORD_FILE only when it initialises its data, and the
+// password is also in kp-server's config, so a changed value is refused.
+func DBSecret(st *secrets.Store) (swarm.Secret, error) {
+	pw, err := st.Password(DBPasswordSecret, 32)
+	if err != nil {
+		return swarm.Secret{}, err
+	}
+	return swarm.Secret{Base: DBSecretBase, Value: []byte(pw), Source: DBPasswordSecret, Fixed: true,
+		Why: "PostgreSQL keeps the password kopnik's database was created with"}, nil
+}
+
+// VisualizerSecret is the visualizer's htpasswd file as a swarm secret:
+// its version follows the password (the bcrypt line's salt changes at
+// every call); nginx reads the file at its start, so a new password
+// rotates.
+func VisualizerSecret(st *secrets.Store) (swarm.Secret, error) {
+	pw, err := st.Password(VisualizerSecretName, 24)
+	if err != nil {
+		return swarm.Secret{}, err
+	}
+	return swarm.Secret{Base: VisualizerBase, Value: []byte(pw), Source: VisualizerSecretName,
+		Content: func() ([]byte, error) {
+			hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+			if err != nil {
+				return nil, err
+			}
+			return []byte("admin:" + string(hash) + "\n"), nil
+		}}, nil
 }
 
 // ServerConfig renders kp-server's cfg/private.json from the site and
@@ -71,7 +115,23 @@ func ServerConfig(s *site.Site, o Options, st *secrets.Store) (Config, error) {
 	if err := json.Unmarshal(out, &check); err != nil {
 		return Config{}, fmt.Errorf("kopnik/server-private.json.tmpl renders no JSON: %w", err)
 	}
-	return Config{JSON: out, Secret: "kopnik_server_config_" + shortHash(out)}, nil
+	key, err := st.Password(swarm.VersionKeySecret, 32)
+	if err != nil {
+		return Config{}, err
+	}
+	db, err := DBSecret(st)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{JSON: out, Secret: swarm.VersionedName(key, ServerConfigBase, out), DBSecret: db.Name(key)}
+	if o.Visualizer {
+		v, err := VisualizerSecret(st)
+		if err != nil {
+			return Config{}, err
+		}
+		cfg.VisualizerSecret = v.Name(key)
+	}
+	return cfg, nil
 }
 
 // Sender is the address kp-server sends mail from: in the site's domain,
@@ -167,7 +227,7 @@ func Render(s *site.Site, o Options, cfg Config) (swarm.Stack, error) {
 		"Domain": s.Domain, "Images": imgs, "CrossbarImage": crossbar, "Sender": Sender(s),
 		"StartCommand": o.StartCommand, "FileServerCommand": o.FileServerCommand,
 		"FileServer": o.FileServerCommand != "", "FileServerPort": o.FileServerPort, "APIPort": o.APIPort,
-		"NodeUID": NodeUID, "ServerConfigSecret": cfg.Secret,
+		"NodeUID": NodeUID, "ServerConfigSecret": cfg.Secret, "DBSecret": cfg.DBSecret, "VisualizerSecret": cfg.VisualizerSecret,
 		"ServerDir": p.ServerDir, "ClientDir": p.ClientDir, "TLSDir": p.TLSDir, "Webroot": acme.Webroot,
 		"Visualizer": o.Visualizer, "VisualizerPort": o.VisualizerPort,
 	}

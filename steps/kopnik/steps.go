@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/collabstack/collabstack/steps/acme"
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/health"
@@ -150,7 +148,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				if err != nil {
 					return err
 				}
-				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(cfg.Secret)+" >/dev/null 2>&1 || docker secret create "+host.Quote(cfg.Secret)+" - >/dev/null",
+				if _, err := env.Host.Run(ctx, "docker secret inspect --format ok "+host.Quote(cfg.Secret)+" >/dev/null 2>&1 || docker secret create --label "+host.Quote(swarm.SecretLabel+"="+ServerConfigBase)+" "+host.Quote(cfg.Secret)+" - >/dev/null",
 					host.RunOpts{Sudo: true, Stdin: cfg.JSON, Output: env.Out}); err != nil {
 					return fmt.Errorf("create the swarm secret %s: %w", cfg.Secret, err)
 				}
@@ -190,38 +188,18 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				}
 				return env.Host.Upload(ctx, p.TLSDir+"/fullchain.pem", cert, 0o644, "root")
 			}),
-		f(SecretID, "Create the database password as a swarm secret", []string{swarm.InitID},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				_, err := env.Host.Run(ctx, "docker secret inspect --format ok kopnik_db_password", host.RunOpts{Sudo: true})
-				return err == nil, nil
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				pw, err := env.Secrets.Password(DBPasswordSecret, 32)
-				if err != nil {
-					return err
-				}
-				_, err = env.Host.Run(ctx, "docker secret create kopnik_db_password - >/dev/null", host.RunOpts{Sudo: true, Stdin: []byte(pw), Output: env.Out})
-				return err
+		swarm.SecretsStep(SecretID, "Create the database password as a swarm secret", m, Component, []string{swarm.InitID},
+			func(_ context.Context, env *engine.Env) ([]swarm.Secret, error) {
+				db, err := DBSecret(env.Secrets)
+				return []swarm.Secret{db}, err
 			}),
 	}
 	deployNeeds := []string{swarm.ReadyID, ServerDepsID, BuildID, CrossbarID, ServerConfigID, TLSID, SecretID}
 	if o.Visualizer {
-		steps = append(steps, f(VisualizerPWID, "Create the visualizer's password as a swarm secret", []string{swarm.InitID},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				_, err := env.Host.Run(ctx, "docker secret inspect --format ok kopnik_visualizer_htpasswd", host.RunOpts{Sudo: true})
-				return err == nil, nil
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				pw, err := env.Secrets.Password(VisualizerSecret, 24)
-				if err != nil {
-					return err
-				}
-				hash, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-				if err != nil {
-					return err
-				}
-				_, err = env.Host.Run(ctx, "docker secret create kopnik_visualizer_htpasswd - >/dev/null", host.RunOpts{Sudo: true, Stdin: []byte("admin:" + string(hash) + "\n"), Output: env.Out})
-				return err
+		steps = append(steps, swarm.SecretsStep(VisualizerPWID, "Create the visualizer's password as a swarm secret", m, Component, []string{swarm.InitID},
+			func(_ context.Context, env *engine.Env) ([]swarm.Secret, error) {
+				v, err := VisualizerSecret(env.Secrets)
+				return []swarm.Secret{v}, err
 			}))
 		deployNeeds = append(deployNeeds, VisualizerPWID)
 	}

@@ -105,7 +105,7 @@ func TestFailoverDrillOnTwoLabNodes(t *testing.T) {
 	if _, err := main.Run(ctx, primary, host.RunOpts{Sudo: true, Stdin: []byte("repl-password-for-the-drill\n"), Env: map[string]string{"MODE": "check"}}); err != nil {
 		t.Errorf("primary.sh check after apply: %v", err)
 	}
-	st, err := Render(image)
+	st, err := Render(image, "kopnik_replication_password")
 	if err != nil {
 		t.Fatal(err)
 	}

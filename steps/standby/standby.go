@@ -153,19 +153,7 @@ func Steps(s *site.Site, hosts []site.Host) ([]engine.Step, error) {
 				_, err = env.Sudo(ctx, "docker node update --label-add role="+StandbyLabel+" "+host.Quote(id))
 				return err
 			}),
-		f(SecretID, "Store the replication password as a swarm secret", m, []string{swarm.InitID},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				_, err := env.Host.Run(ctx, "docker secret inspect --format ok "+swarmSecret, host.RunOpts{Sudo: true})
-				return err == nil, nil
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				pw, err := env.Secrets.Password(PasswordSecret, 32)
-				if err != nil {
-					return err
-				}
-				_, err = env.Host.Run(ctx, "docker secret create "+swarmSecret+" -", host.RunOpts{Sudo: true, Stdin: []byte(pw), Output: env.Out})
-				return err
-			}),
+		swarm.SecretsStep(SecretID, "Store the replication password as a swarm secret", m, Component, []string{swarm.InitID}, replicationSecret),
 		script.Step(script.Spec{ID: PrimaryID, Title: "Let the main database stream to the standby (role " + ReplicationUser + ", slot " + Slot + ")", Host: m, Component: Component,
 			Needs: []string{kopnik.DeployID}, Path: "standby/primary.sh",
 			Data: func(ctx context.Context, env *engine.Env) (map[string]any, []byte, error) {
@@ -176,7 +164,17 @@ func Steps(s *site.Site, hosts []site.Host) ([]engine.Step, error) {
 				return map[string]any{"User": ReplicationUser, "Slot": Slot}, []byte(pw + "\n"), nil
 			}}),
 		swarm.DeployStep(ReplicaID, "Deploy the standby database on "+sb.Name, m, Component, []string{PrimaryID, SecretID, LabelID},
-			func(context.Context, *engine.Env) (swarm.Stack, error) { return Render(kopnik.Images["postgres"]) }),
+			func(ctx context.Context, env *engine.Env) (swarm.Stack, error) {
+				key, err := swarm.VersionKey(env)
+				if err != nil {
+					return swarm.Stack{}, err
+				}
+				rs, err := replicationSecret(ctx, env)
+				if err != nil {
+					return swarm.Stack{}, err
+				}
+				return Render(kopnik.Images["postgres"], rs[0].Name(key))
+			}),
 		f(SyncSetupID, "Copy "+dir+" to "+sb.Name+" every minute (rsync)", m, []string{prepare.ID("packages", m)},
 			func(ctx context.Context, env *engine.Env) (bool, error) {
 				d, _ := syncData(ctx, env)
@@ -287,15 +285,28 @@ func syncFiles(d map[string]any) (map[string][]byte, error) {
 	return out, nil
 }
 
-// Render renders the standby database's stack for the postgres image.
-func Render(image string) (swarm.Stack, error) {
+// replicationSecret is the replication password as a swarm secret:
+// primary.sh sets the role's password only when it creates the role, so
+// a changed value is refused, not rotated.
+func replicationSecret(_ context.Context, env *engine.Env) ([]swarm.Secret, error) {
+	pw, err := env.Secrets.Password(PasswordSecret, 32)
+	if err != nil {
+		return nil, err
+	}
+	return []swarm.Secret{{Base: swarmSecret, Value: []byte(pw), Source: PasswordSecret, Fixed: true,
+		Why: "the main database's replication role keeps the password it was created with"}}, nil
+}
+
+// Render renders the standby database's stack for the postgres image;
+// secret is the swarm name of the replication password's version.
+func Render(image, secret string) (swarm.Stack, error) {
 	rs, err := script.RenderFile("standby/"+replicaScriptName, map[string]any{})
 	if err != nil {
 		return swarm.Stack{}, err
 	}
 	sum := sha256.Sum256([]byte(rs))
 	stack, err := script.RenderFile("standby/stack.yaml.tmpl", map[string]any{
-		"Image": image, "User": ReplicationUser, "Slot": Slot, "ScriptHash": hex.EncodeToString(sum[:])[:12],
+		"Image": image, "User": ReplicationUser, "Slot": Slot, "Secret": secret, "ScriptHash": hex.EncodeToString(sum[:])[:12],
 	})
 	if err != nil {
 		return swarm.Stack{}, err

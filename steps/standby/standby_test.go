@@ -32,7 +32,7 @@ func TestScriptsPassShellcheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	texts["sync.sh"] = string(files[SyncScript])
-	st, err := Render("postgres:17.2")
+	st, err := Render("postgres:17.2", "kopnik_replication_password_0123456789ab")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/engine"
-	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/templates"
 )
@@ -53,13 +52,30 @@ func SharedImages() (map[string]string, error) {
 // (AGENT_SECRET).
 const AgentSecretName = "portainer-agent-secret"
 
-// RenderShared renders the shared stack with the agent's shared secret.
-func RenderShared(agentSecret string) (Stack, error) {
+// PortainerSecretBase is the swarm secret (its versions) holding
+// Portainer's admin password.
+const PortainerSecretBase = "portainer_admin_password"
+
+// portainerSecret is Portainer's admin password as a swarm secret:
+// Portainer reads --admin-password-file only while it has no admin yet
+// (its first start), so a changed value is refused, not rotated.
+func portainerSecret(_ context.Context, env *engine.Env) ([]Secret, error) {
+	pw, err := env.Secrets.Password(PortainerPasswordSecret, 24)
+	if err != nil {
+		return nil, err
+	}
+	return []Secret{{Base: PortainerSecretBase, Value: []byte(pw), Source: PortainerPasswordSecret, Fixed: true,
+		Why: "Portainer reads it only at its first start and keeps its admin password in its own database (change it in Portainer's UI, then here)"}}, nil
+}
+
+// RenderShared renders the shared stack with the agent's shared secret
+// and the version of Portainer's admin password secret.
+func RenderShared(agentSecret, portainerSecret string) (Stack, error) {
 	images, err := SharedImages()
 	if err != nil {
 		return Stack{}, err
 	}
-	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": images, "RegistryDir": RegistryDir, "AgentSecret": agentSecret}, nil)
+	b, err := templates.Render("swarm/shared.yaml.tmpl", map[string]any{"Images": images, "RegistryDir": RegistryDir, "AgentSecret": agentSecret, "PortainerSecret": portainerSecret}, nil)
 	if err != nil {
 		return Stack{}, fmt.Errorf("render the shared stack: %w", err)
 	}
@@ -78,28 +94,22 @@ func SharedSteps(siteName string, hosts []site.Host, deployAfter ...string) ([]e
 	}
 	manager := mgr.Name
 	steps := []engine.Step{
-		&engine.Func{
-			StepID: SharedSecretID, Name: "Create Portainer's admin password as a swarm secret", On: manager, Comp: Component, Needs: []string{InitID},
-			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-				_, err := env.Host.Run(ctx, "docker secret inspect --format ok portainer_admin_password", host.RunOpts{Sudo: true})
-				return err == nil, nil
-			},
-			ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-				pw, err := env.Secrets.Password(PortainerPasswordSecret, 24)
-				if err != nil {
-					return err
-				}
-				_, err = env.Host.Run(ctx, "docker secret create portainer_admin_password -", host.RunOpts{Sudo: true, Stdin: []byte(pw), Output: env.Out})
-				return err
-			},
-		},
+		SecretsStep(SharedSecretID, "Create Portainer's admin password as a swarm secret", manager, Component, []string{InitID}, portainerSecret),
 		DeployStep(SharedID, "Deploy the registry and Portainer", manager, Component, append([]string{ReadyID, SharedSecretID, RegistryCertID}, deployAfter...),
-			func(_ context.Context, env *engine.Env) (Stack, error) {
+			func(ctx context.Context, env *engine.Env) (Stack, error) {
 				secret, err := env.Secrets.Password(AgentSecretName, 32)
 				if err != nil {
 					return Stack{}, err
 				}
-				return RenderShared(secret)
+				key, err := VersionKey(env)
+				if err != nil {
+					return Stack{}, err
+				}
+				ps, err := portainerSecret(ctx, env)
+				if err != nil {
+					return Stack{}, err
+				}
+				return RenderShared(secret, ps[0].Name(key))
 			}),
 	}
 	return append(steps, registrySteps(siteName, mgr, append([]site.Host{mgr}, workers...))...), nil

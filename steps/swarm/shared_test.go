@@ -11,7 +11,7 @@ import (
 )
 
 func TestSharedStackRendersPinnedAndPassesDockerStackConfig(t *testing.T) {
-	st, err := RenderShared("agent-Secret_1")
+	st, err := RenderShared("agent-Secret_1", "portainer_admin_password_0123456789ab")
 	if err != nil {
 		t.Fatal(err)
 	}

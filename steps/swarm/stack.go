@@ -61,7 +61,9 @@ func Probes(f func(ctx context.Context, env *engine.Env) ([]health.Probe, error)
 // option redeploys, and a crashed or failing app is deployed again (and
 // diagnosed) instead of judged done. A stack with a Pin gets its node
 // labelled before its first deploy, and is not done while no node (or
-// more than one) carries the label.
+// more than one) carries the label. After a deploy has converged, the
+// versions of the stack's secrets and configs (SecretsStep, a rendered
+// file's name by content) that no service uses any more are removed.
 func DeployStep(id, title, manager, component string, needs []string, render func(ctx context.Context, env *engine.Env) (Stack, error), opts ...DeployOption) engine.Step {
 	var o deployOptions
 	for _, f := range opts {
@@ -146,8 +148,13 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 			if err != nil {
 				return engine.WithHint(fmt.Errorf("deploy stack %s: %w", st.Name, err), "the rendered file is %s/stack.yaml on %s; `docker stack ps %s --no-trunc` shows why tasks fail", dir, manager, st.Name)
 			}
-			_, err = health.Wait(ctx, env, sp)
-			return err
+			if _, err = health.Wait(ctx, env, sp); err != nil {
+				return err
+			}
+			// The services run on the current versions of their secrets
+			// and configs: the ones they left go.
+			pruneVersions(ctx, env, st.Files["stack.yaml"])
+			return nil
 		},
 	}
 }
