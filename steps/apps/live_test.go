@@ -20,7 +20,10 @@ import (
 // Synapse against a real PostgreSQL (the image the postgres app names, a
 // stand-in in the lab) in a container labelled as the swarm would label
 // the shared server's task: created once, found done the second time, and
-// the user logs in with the password from the secrets file.
+// the user logs in with the password from the secrets file; after the
+// password changes in the secrets file, the step runs again and the user
+// logs in with the new one. The real image is not reachable here, the
+// stand-in (Debian's PostgreSQL) asks for the password on 127.0.0.1.
 func TestDatabaseStepOnARealPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL container")
@@ -53,6 +56,7 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	databaseMarkers = t.TempDir()
 	local := host.NewLocal("manager")
 	env := &engine.Env{Host: local, Secrets: store, Out: func(l string) { t.Log(l) }}
 	// Room for the container to start on a loaded machine.
@@ -85,5 +89,27 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 		if collate := strings.TrimSpace(string(out)); a.Database.CollateC && collate != "C" {
 			t.Errorf("%s: collation %q", app, collate)
 		}
+	}
+
+	// A password changed in the secrets file: the step is not done, and
+	// its apply sets the new one in the database.
+	a, _ := c.Get("etherpad")
+	step := c.databaseStep(a, "manager")
+	if err := store.Set(SecretName("etherpad", "db-password"), "a-new-password-for-etherpad"); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := step.Check(ctx, env); done || err != nil {
+		t.Fatalf("check after the password changed: %v %v", done, err)
+	}
+	if err := step.Apply(ctx, env); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := step.Check(ctx, env); !done || err != nil {
+		t.Fatalf("check after the new password was set: %v %v", done, err)
+	}
+	login := exec.Command("docker", "exec", "-e", "PGPASSWORD", name, "psql", "-h", "127.0.0.1", "-U", a.Database.User, "-d", a.Database.Name, "-tAc", "SELECT 1")
+	login.Env = append(os.Environ(), "PGPASSWORD=a-new-password-for-etherpad")
+	if out, err := login.CombinedOutput(); err != nil {
+		t.Fatalf("log in with the changed password: %v\n%s", err, out)
 	}
 }

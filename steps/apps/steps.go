@@ -12,6 +12,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
@@ -133,6 +134,15 @@ func AppSecrets(a *App, password func(name string, n int) (string, error)) ([]sw
 	return out, nil
 }
 
+// databaseMarkers is the folder on the manager of the files that hold
+// the version of the password each app's database user was last given
+// (a test points it elsewhere).
+var databaseMarkers = layout.HostPath("databases")
+
+// DatabaseMarker is the file on the manager that holds the version of
+// the password an app's database user was last given.
+func DatabaseMarker(app string) string { return databaseMarkers + "/" + app + ".password-version" }
+
 func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 	eng := c.apps[a.Database.Engine]
 	svc := ServiceName(eng.Name, eng.Service)
@@ -142,6 +152,22 @@ func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 			return nil, nil, err
 		}
 		return c.DatabaseSQL(a.Name, pw)
+	}
+	// The version of the password the user was last given (an HMAC
+	// under the site's key, not a hash of it), kept on the manager: a
+	// password changed in the secrets file runs the create SQL again,
+	// which sets it, before the app deploys with it.
+	marker := DatabaseMarker(a.Name)
+	version := func(env *engine.Env) (string, error) {
+		pw, err := env.Secrets.Password(SecretName(a.Name, "db-password"), SecretLength)
+		if err != nil {
+			return "", err
+		}
+		key, err := swarm.VersionKey(env)
+		if err != nil {
+			return "", err
+		}
+		return swarm.Version(key, SecretName(a.Name, "db-password"), []byte(pw)) + "\n", nil
 	}
 	return &engine.Func{
 		StepID: DatabaseID(a.Name), Name: fmt.Sprintf("Create the database and user of %s on %s", a.Title, eng.Title), On: manager, Comp: a.Name,
@@ -156,10 +182,15 @@ func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 				return false, err
 			}
 			out, err := execIn(ctx, h, id, eng.Provides.Exec, check, nil)
-			if err != nil {
+			if err != nil || strings.TrimSpace(out) != "present" {
 				return false, nil
 			}
-			return strings.TrimSpace(out) == "present", nil
+			want, err := version(env)
+			if err != nil {
+				return false, err
+			}
+			have, err := env.Host.ReadFile(ctx, marker)
+			return err == nil && string(have) == want, nil
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			create, _, err := sqlFor(env)
@@ -173,7 +204,11 @@ func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 			if _, err := execIn(ctx, h, id, eng.Provides.Exec, create, env.Out); err != nil {
 				return engine.WithHint(fmt.Errorf("create the database %s on %s: %w", a.Database.Name, eng.Title, err), "`docker service logs %s` shows what the server said", svc)
 			}
-			return nil
+			v, err := version(env)
+			if err != nil {
+				return err
+			}
+			return env.Host.Upload(ctx, marker, []byte(v), 0o600, "root")
 		},
 	}
 }
