@@ -64,7 +64,7 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 	defer cancel()
 	for _, app := range []string{"etherpad", "synapse"} {
 		a, _ := c.Get(app)
-		step := c.databaseStep(a, "manager")
+		step := c.databaseStep(a, "manager", false)
 		done, err := step.Check(ctx, env)
 		if err != nil || done {
 			t.Fatalf("%s: check before: %v %v", app, done, err)
@@ -94,7 +94,7 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 	// A password changed in the secrets file: the step is not done, and
 	// its apply sets the new one in the database.
 	a, _ := c.Get("etherpad")
-	step := c.databaseStep(a, "manager")
+	step := c.databaseStep(a, "manager", false)
 	if err := store.Set(SecretName("etherpad", "db-password"), "a-new-password-for-etherpad"); err != nil {
 		t.Fatal(err)
 	}

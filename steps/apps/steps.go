@@ -82,7 +82,7 @@ func (c *Catalog) Steps(s *site.Site, manager string, deployAfter ...string) ([]
 			needs = append(needs, SecretsID(name))
 		}
 		if a.Database != nil {
-			steps = append(steps, c.databaseStep(a, manager))
+			steps = append(steps, c.databaseStep(a, manager, len(a.Secrets) > 0))
 			needs = append(needs, DatabaseID(name))
 		}
 		if a.Kind == KindEdge {
@@ -143,7 +143,11 @@ var databaseMarkers = layout.HostPath("databases")
 // the password an app's database user was last given.
 func DatabaseMarker(app string) string { return databaseMarkers + "/" + app + ".password-version" }
 
-func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
+// databaseStep creates an app's database and user, and sets the user's
+// password again when it changed; after the app's secrets step when it
+// has one (afterSecrets), so a refused change of a fixed db-password
+// never reaches the database either.
+func (c *Catalog) databaseStep(a *App, manager string, afterSecrets bool) engine.Step {
 	eng := c.apps[a.Database.Engine]
 	svc := ServiceName(eng.Name, eng.Service)
 	sqlFor := func(env *engine.Env) (create, check []byte, err error) {
@@ -158,6 +162,10 @@ func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 	// password changed in the secrets file runs the create SQL again,
 	// which sets it, before the app deploys with it.
 	marker := DatabaseMarker(a.Name)
+	needs := []string{DeployID(eng.Name)}
+	if afterSecrets {
+		needs = append(needs, SecretsID(a.Name))
+	}
 	version := func(env *engine.Env) (string, error) {
 		pw, err := env.Secrets.Password(SecretName(a.Name, "db-password"), SecretLength)
 		if err != nil {
@@ -171,7 +179,7 @@ func (c *Catalog) databaseStep(a *App, manager string) engine.Step {
 	}
 	return &engine.Func{
 		StepID: DatabaseID(a.Name), Name: fmt.Sprintf("Create the database and user of %s on %s", a.Title, eng.Title), On: manager, Comp: a.Name,
-		Needs: []string{DeployID(eng.Name)},
+		Needs: needs,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			_, check, err := sqlFor(env)
 			if err != nil {
