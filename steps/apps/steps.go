@@ -224,25 +224,7 @@ func (c *Catalog) databaseStep(a *App, manager string, afterSecrets bool) engine
 func (c *Catalog) hookStep(a *App, h Hook, manager, after string, in func(*engine.Env) RenderInput) engine.Step {
 	svc := ServiceName(a.Name, h.Service)
 	scripts := func(env *engine.Env) (script, check []byte, err error) {
-		input := in(env)
-		d, err := c.data(a.Name, input)
-		if err != nil {
-			return nil, nil, err
-		}
-		funcs := c.funcs(a.Name, input)
-		for _, f := range []struct {
-			file string
-			out  *[]byte
-		}{{h.Script, &script}, {h.Check, &check}} {
-			t, err := c.parse(a.Name, f.file, funcs)
-			if err != nil {
-				return nil, nil, err
-			}
-			if *f.out, err = execute(t, f.file, d); err != nil {
-				return nil, nil, err
-			}
-		}
-		return script, check, nil
+		return c.renderHook(a.Name, h, in(env))
 	}
 	shell := []string{"sh", "-s"}
 	return &engine.Func{
@@ -451,4 +433,45 @@ func (c *Catalog) Deployed(ctx context.Context, h host.Host) (map[string]bool, e
 		}
 	}
 	return have, nil
+}
+
+// renderHook renders a hook's script and check for a site.
+func (c *Catalog) renderHook(app string, h Hook, input RenderInput) (script, check []byte, err error) {
+	d, err := c.data(app, input)
+	if err != nil {
+		return nil, nil, err
+	}
+	funcs := c.funcs(app, input)
+	for _, f := range []struct {
+		file string
+		out  *[]byte
+	}{{h.Script, &script}, {h.Check, &check}} {
+		t, err := c.parse(app, f.file, funcs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if *f.out, err = execute(t, f.file, d); err != nil {
+			return nil, nil, err
+		}
+	}
+	return script, check, nil
+}
+
+// RenderHooks renders an app's hook scripts and checks for a site, by
+// their template's path without .tmpl (hooks/admin.sh).
+func (c *Catalog) RenderHooks(app string, in RenderInput) (map[string][]byte, error) {
+	a, ok := c.apps[app]
+	if !ok {
+		return nil, fmt.Errorf("%q is not in the app catalog", app)
+	}
+	out := map[string][]byte{}
+	for _, h := range a.Hooks {
+		script, check, err := c.renderHook(app, h, in)
+		if err != nil {
+			return nil, err
+		}
+		out[strings.TrimSuffix(h.Script, ".tmpl")] = script
+		out[strings.TrimSuffix(h.Check, ".tmpl")] = check
+	}
+	return out, nil
 }
