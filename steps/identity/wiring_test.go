@@ -16,7 +16,6 @@ import (
 // why. The list may only shrink.
 var oidcNotWired = map[string]string{
 	"edumeet":      "its OIDC login is a passport strategy in its server config, not read yet",
-	"element":      "a Matrix client: it logs in through Synapse, which is wired",
 	"etherpad":     "OIDC is the plugin ep_openid_connect, set in settings.json, which the image builds from variables it does not have for it",
 	"moodle":       "OIDC is a plugin (auth_oidc), not in the image",
 	"openmeetings": "OAuth servers are set in its admin pages (database), no documented file or variable",
