@@ -40,16 +40,30 @@ func TestKopnikRealSources(t *testing.T) {
 	ctx := context.Background()
 	server := treeRepo(t, srvSrc, func(dir string) {
 		// kp-server@master's devDependency sax is a git URL on GitHub,
-		// which this machine cannot reach: the same version from npm.
-		p := filepath.Join(dir, "package.json")
-		data, _ := os.ReadFile(p)
-		fixed := strings.Replace(string(data), `"git+https://github.com/isaacs/sax-js.git#v1.2.1"`, `"1.2.1"`, 1)
-		if fixed != string(data) {
-			t.Log("kp-server: devDependency sax taken from npm (1.2.1) instead of GitHub")
-			os.WriteFile(p, []byte(fixed), 0o644)
-		}
+		// which this machine cannot reach: the same version from npm, in
+		// package.json and in package-lock.json.
+		replaceIn(t, dir, "package.json", `"git+https://github.com/isaacs/sax-js.git#v1.2.1"`, `"1.2.1"`,
+			"kp-server: devDependency sax taken from npm (1.2.1) instead of GitHub")
+		replaceIn(t, dir, "package-lock.json", `"version": "git+https://github.com/isaacs/sax-js.git#9f9814f544f1c5b89dd1d79957c041f37e845b4a",`,
+			`"version": "1.2.1",
+      "resolved": "https://registry.npmjs.org/sax/-/sax-1.2.1.tgz",
+      "integrity": "sha1-e45lYZCyKOgaZq6nSEgNgozS03o=",`, "kp-server: package-lock.json locks sax 1.2.1 from npm")
 	})
-	client := treeRepo(t, cliSrc, nil)
+	client := treeRepo(t, cliSrc, func(dir string) {
+		// kp-client@c96b3fa's devDependency fs 0.0.2 (a placeholder for
+		// Node's core module, required by nothing) is gone from npm's
+		// registry (its tarball answers 404), so no install of these
+		// sources can succeed anywhere: it is left out.
+		replaceIn(t, dir, "package.json", "    \"fs\": \"0.0.2\",\n", "",
+			"kp-client: devDependency fs 0.0.2 left out (npm's registry no longer has it)")
+		replaceIn(t, dir, "package-lock.json", `    "fs": {
+      "version": "0.0.2",
+      "resolved": "https://registry.npmjs.org/fs/-/fs-0.0.2.tgz",
+      "integrity": "sha1-4fJE7zkzwbKmS9R5kTYGDQ9ZFPg=",
+      "dev": true
+    },
+`, "", "kp-client: package-lock.json without fs 0.0.2")
+	})
 
 	dir := t.TempDir()
 	network := fmt.Sprintf("cs-real-%d", os.Getpid()%100000)
@@ -76,7 +90,7 @@ components:
 	}
 	image := realNodeImage(t, ctx, lo)
 	for _, n := range nodes {
-		if out, err := exec.Command("sh", "-c", "docker save "+image+" | docker exec -i "+host.Quote(n.Container)+" docker load -q").CombinedOutput(); err != nil {
+		if out, err := exec.Command("sh", "-c", "docker save "+image+" | docker exec -i "+host.Quote(n.Container)+" docker load -q && docker exec "+host.Quote(n.Container)+" docker tag "+image+" node:7.7.2").CombinedOutput(); err != nil {
 			t.Fatalf("load %s into %s: %v %s", image, n.Name, err, out)
 		}
 	}
@@ -168,6 +182,23 @@ ApplicationRunner("ws://127.0.0.1:8080/ws", "kopa").run(S)
 	t.Logf("chromium loaded the client (%d bytes of DOM)", len(dom))
 }
 
+// replaceIn replaces old with new in a file of dir once, logging why when
+// the file had it.
+func replaceIn(t *testing.T, dir, file, old, new, why string) {
+	t.Helper()
+	p := filepath.Join(dir, file)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	if fixed := strings.Replace(string(data), old, new, 1); fixed != string(data) {
+		t.Log(why)
+		if err := os.WriteFile(p, []byte(fixed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // treeRepo makes a git repository of a working tree's files (without
 // .git and node_modules), one commit, after fix changes them.
 func treeRepo(t *testing.T, src string, fix func(dir string)) string {
@@ -188,10 +219,13 @@ func treeRepo(t *testing.T, src string, fix func(dir string)) string {
 }
 
 // realNodeImage builds node:7.7.2 from the official build npm carries
-// (testdata/node-real) on the lab's base image, unless this dockerd has it.
+// (testdata/node-real) on the lab's base image, unless this dockerd has
+// it, under a tag of its own: lab tests running alongside tag their
+// stand-in node image (Debian's Node) node:7.7.2 on this dockerd. The
+// lab nodes get it as node:7.7.2.
 func realNodeImage(t *testing.T, ctx context.Context, lo lab.Options) string {
 	t.Helper()
-	const ref = "node:7.7.2"
+	const ref = "collabstack-e2e/node-real:7.7.2"
 	if exec.Command("docker", "image", "inspect", "--format", "ok", ref).Run() == nil {
 		return ref
 	}

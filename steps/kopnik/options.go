@@ -68,6 +68,12 @@ type Options struct {
 	InitCommand string
 	// NodeImage is the image the server runs in and the client is built in.
 	NodeImage string
+	// NPMVersion is the oldest npm that installs the dependencies: when
+	// the image's own npm is older, this version (from npm's registry)
+	// runs the install command, on the image's Node. node:7.7.2 ships npm
+	// 4.1.2, which ignores package-lock.json and takes today's newest
+	// version in every range; empty: the image's npm, whatever it is.
+	NPMVersion string
 	// Visualizer turns on the swarm visualizer (off by default: it reads
 	// the Docker API). It is then reached only through an SSH tunnel to
 	// the manager's loopback port VisualizerPort.
@@ -93,6 +99,7 @@ var defaults = Options{
 	APIPort:           0,
 	InstallCommand:    "npm install --production=false",
 	NodeImage:         "node:7.7.2",
+	NPMVersion:        "6.14.18",
 	VisualizerPort:    8090,
 }
 
@@ -109,9 +116,10 @@ var Images = map[string]string{
 }
 
 var (
-	commandRE = regexp.MustCompile(`^[A-Za-z0-9_./:= @+,-]+$`)
-	imageRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$`)
-	refRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
+	commandRE    = regexp.MustCompile(`^[A-Za-z0-9_./:= @+,-]+$`)
+	imageRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$`)
+	npmVersionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`)
+	refRE        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 )
 
 // ParseOptions reads the component's options with their defaults; an
@@ -148,6 +156,11 @@ func ParseOptions(raw map[string]any) (Options, error) {
 			o.InitCommand = s
 		case "node_image":
 			o.NodeImage = s
+		case "npm_version":
+			o.NPMVersion = s
+			if v == nil {
+				o.NPMVersion = ""
+			}
 		case "file_server_port":
 			if o.FileServerPort, err = port(k, v, false); err != nil {
 				return o, err
@@ -167,7 +180,7 @@ func ParseOptions(raw map[string]any) (Options, error) {
 				return o, err
 			}
 		default:
-			return o, fmt.Errorf("%s: unknown option; use server_repo, server_ref, client_repo, client_ref, start_command, file_server_command, file_server_port, api_port, install_command, init_command, node_image, visualizer or visualizer_port", field(k))
+			return o, fmt.Errorf("%s: unknown option; use server_repo, server_ref, client_repo, client_ref, start_command, file_server_command, file_server_port, api_port, install_command, init_command, node_image, npm_version, visualizer or visualizer_port", field(k))
 		}
 	}
 	for k, c := range map[string]string{"start_command": o.StartCommand, "file_server_command": o.FileServerCommand, "install_command": o.InstallCommand, "init_command": o.InitCommand} {
@@ -180,6 +193,9 @@ func ParseOptions(raw map[string]any) (Options, error) {
 	}
 	if !imageRE.MatchString(o.NodeImage) {
 		return o, fmt.Errorf("%s: %q is not an image reference such as node:7.7.2", field("node_image"), o.NodeImage)
+	}
+	if o.NPMVersion != "" && !npmVersionRE.MatchString(o.NPMVersion) {
+		return o, fmt.Errorf("%s: %q is not an npm version such as 6.14.18 (empty: the image's own npm)", field("npm_version"), o.NPMVersion)
 	}
 	for k, r := range map[string]string{"server_ref": o.ServerRef, "client_ref": o.ClientRef} {
 		if !refRE.MatchString(r) || strings.Contains(r, "..") {

@@ -13,7 +13,7 @@ import (
 
 func scriptData() map[string]map[string]any {
 	return map[string]map[string]any{
-		"kopnik/npm.sh": {"Dir": "/home/ubuntu/sftp/kp-client", "Image": "node:7.7.2", "Command": "npm install --production=false && npm run build",
+		"kopnik/npm.sh": {"Dir": "/home/ubuntu/sftp/kp-client", "Image": "node:7.7.2", "NPMVersion": "6.14.18", "Command": "npm install --production=false && npm run build",
 			"UID": "1000", "What": "kp-client", "PrivateFile": "cfg/private.js", "BundleCheck": "yes", "Marker": "/home/ubuntu/sftp/kp-client/dist/.collabstack-built"},
 		"kopnik/crossbar-image.sh": {"Base": Images["crossbar"], "Tag": "collabstack/kopnik-crossbar:abc", "CrossbarDir": "/home/ubuntu/sftp/kp-client/.crossbar"},
 		"kopnik/schema.sh":         {"Dir": "/home/ubuntu/sftp/kp-server", "Init": initCommand(defaults), "UID": "1000"},

@@ -109,7 +109,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 			}),
 		script.Step(script.Spec{ID: ServerDepsID, Title: "Install kp-server's dependencies in " + o.NodeImage + " on " + m, Host: m, Component: Component,
 			Needs: withImages(SourcesID, prepare.ID("docker", m)), Path: "kopnik/npm.sh",
-			Data: script.Fixed(map[string]any{"Dir": p.ServerDir, "Image": o.NodeImage, "Command": o.InstallCommand, "UID": fmt.Sprint(NodeUID),
+			Data: script.Fixed(map[string]any{"Dir": p.ServerDir, "Image": o.NodeImage, "NPMVersion": o.NPMVersion, "Command": o.InstallCommand, "UID": fmt.Sprint(NodeUID),
 				"What": "kp-server", "PrivateFile": "", "BundleCheck": "no", "Marker": p.ServerDir + "/node_modules/.collabstack-installed"})}),
 		script.Step(script.Spec{ID: BuildID, Title: "Build kp-client for " + s.Domain + " in " + o.NodeImage + " on " + m, Host: m, Component: Component,
 			Needs: withImages(SourcesID, prepare.ID("docker", m)), Path: "kopnik/npm.sh",
@@ -118,7 +118,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				if err != nil {
 					return nil, nil, err
 				}
-				return map[string]any{"Dir": p.ClientDir, "Image": o.NodeImage, "Command": o.InstallCommand + " && npm run build", "UID": fmt.Sprint(NodeUID),
+				return map[string]any{"Dir": p.ClientDir, "Image": o.NodeImage, "NPMVersion": o.NPMVersion, "Command": o.InstallCommand + " && npm run build", "UID": fmt.Sprint(NodeUID),
 					"What": "kp-client", "PrivateFile": "cfg/private.js", "BundleCheck": "yes", "Marker": p.ClientDir + "/dist/.collabstack-built"}, bytes.TrimRight(conf, "\n"), nil
 			}}),
 		script.Step(script.Spec{ID: CrossbarID, Title: "Build the Crossbar image for kp-client's authenticator on " + m, Host: m, Component: Component,

@@ -5,6 +5,7 @@
 # has any TLS-inspecting proxy's CA), for npm and git.
 dir={{q .Dir}}
 image={{q .Image}}
+npm_version={{q .NPMVersion}}
 cmd={{q .Command}}
 uid={{q .UID}}
 what={{q .What}}
@@ -25,7 +26,7 @@ if [ -n "$private_file" ]; then
 		chown "$uid:$uid" "$dir/$private_file"
 	fi
 fi
-want="$(git_head) $image $cmd $private_sum"
+want="$(git_head) $image npm>=$npm_version $cmd $private_sum"
 if same_content "$marker" "$want"; then
 	exit 0
 fi
@@ -48,7 +49,26 @@ if [ -s "$extra" ]; then
 fi
 docker image inspect --format ok "$image" >/dev/null 2>&1 || docker pull -q "$image"
 rm -f "$marker"
-docker run "$@" "$image" sh -c "$cmd"
+# An npm older than npm_version (node:7.7.2 has npm 4.1.2, which ignores
+# package-lock.json and takes today's newest version in every range) hands
+# the install to npm_version from the registry, run by the image's Node,
+# so native modules are built for the Node that runs them.
+# shellcheck disable=SC2016
+npm_boot='if [ -n "$NPM_VERSION" ]; then
+	have=$(npm --version 2>/dev/null || echo 0)
+	if [ "$(printf "%s\n%s\n" "$have" "$NPM_VERSION" | sort -V | head -n 1)" != "$NPM_VERSION" ]; then
+		echo "npm $have is older than $NPM_VERSION, which reads package-lock.json: npm $NPM_VERSION installs" >&2
+		d=/tmp/collabstack-npm
+		mkdir -p "$d/pkg" "$d/bin"
+		(cd "$d" && npm pack -q "npm@$NPM_VERSION" >/dev/null && tar -xzf "npm-$NPM_VERSION.tgz" -C pkg --strip-components=1) || exit 1
+		printf "#!/bin/sh\nexec node %s/pkg/bin/npm-cli.js \"\$@\"\n" "$d" > "$d/bin/npm"
+		chmod +x "$d/bin/npm"
+		PATH="$d/bin:$PATH"
+		export PATH
+	fi
+fi
+'
+docker run "$@" -e NPM_VERSION="$npm_version" "$image" sh -c "$npm_boot$cmd"
 if [ "$bundle_check" = yes ]; then
 	if [ ! -f "$dir/dist/index.html" ]; then
 		echo "$what's build made no dist/index.html" >&2
