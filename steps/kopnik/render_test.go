@@ -271,8 +271,14 @@ func TestOptions(t *testing.T) {
 		t.Errorf("%+v %v", o, err)
 	}
 	d, _ := ParseOptions(nil)
-	if d.ServerRef != ServerCommit || d.ClientRef != ClientCommit || d.NodeImage != "node:7.7.2" {
+	if d.ServerRef != ServerCommit || d.ClientRef != ClientCommit || d.NodeImage != "node:7.7.2" || d.NPMVersion != "6.14.18" {
 		t.Errorf("defaults are not pinned to the sources: %+v", d)
+	}
+	if o, err := ParseOptions(map[string]any{"npm_version": ""}); err != nil || o.NPMVersion != "" {
+		t.Errorf("npm_version empty (the image's npm): %+v %v", o, err)
+	}
+	if o, err := ParseOptions(map[string]any{"npm_version": nil}); err != nil || o.NPMVersion != "" {
+		t.Errorf("npm_version null (the image's npm): %+v %v", o, err)
 	}
 	for _, bad := range []map[string]any{
 		{"start_command": "npm start; rm -rf /"},
@@ -283,6 +289,8 @@ func TestOptions(t *testing.T) {
 		{"api_port": 8484},
 		{"file_server_port": 0},
 		{"visualizer": "yes"},
+		{"npm_version": "latest"},
+		{"npm_version": "6.14.18; id"},
 	} {
 		if _, err := ParseOptions(bad); err == nil || !strings.Contains(err.Error(), "components.kopnik.options.") {
 			t.Errorf("%v: accepted or unnamed: %v", bad, err)
