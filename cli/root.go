@@ -82,7 +82,7 @@ file (collabstack init) and run collabstack apply.`,
 	a.addConfigFlag(root)
 	root.PersistentFlags().BoolVar(&a.acceptNewKeys, "accept-new-host-keys", false, "trust the SSH key a host offers the first time when the site file gives no host_key for it (without it, such a host is refused)")
 	root.PersistentFlags().BoolVar(&a.plain, "plain", false, "plain line output without colours or full-screen UI (automatic when stdout is not a terminal)")
-	root.AddCommand(a.wizardCommand(), a.appsCommand(), a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.logsCommand(), a.secretCommand(), a.labCommand(), a.rollbackCommand(), a.imagesCommand(), a.dnsCommand(), a.hostsCommand())
+	root.AddCommand(a.wizardCommand(), a.appsCommand(), a.initCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.statusCommand(), a.logsCommand(), a.secretCommand(), a.labCommand(), a.rollbackCommand(), a.imagesCommand(), a.dnsCommand(), a.hostsCommand(), a.caCommand())
 	root.AddCommand(a.backupCommand(), a.restoreCommand(), a.failoverCommand(), a.failbackCommand())
 	root.AddCommand(a.lifecycleCommands()...)
 	root.AddCommand(a.usersCommand())

@@ -278,7 +278,13 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 				// The ACME steps own the certificate from here on.
 				return true, nil
 			}
-			return pki.Covers(cert, names...), nil
+			// Signed by the site's CA as it is now: a rotated CA
+			// re-issues the edge's certificate.
+			ca, err := pki.Load(env.Secrets, s.Name, pki.ScopeOf(s))
+			if err != nil {
+				return false, err
+			}
+			return ca.Valid(cert, names...), nil
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
 			// The webroot the edge serves HTTP-01 challenges from.
@@ -294,7 +300,7 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 			}
 			// From the site's own CA: trust it once (site-ca.pem in the
 			// state directory) instead of every certificate.
-			ca, err := pki.Load(env.Secrets, s.Name)
+			ca, err := pki.Load(env.Secrets, s.Name, pki.ScopeOf(s))
 			if err != nil {
 				return err
 			}
@@ -305,7 +311,17 @@ func (c *Catalog) tlsStep(s *site.Site, manager string) engine.Step {
 			if err := env.Host.Upload(ctx, TLSDir+"/privkey.pem", key, 0o600, "root"); err != nil {
 				return err
 			}
-			return env.Host.Upload(ctx, TLSDir+"/fullchain.pem", append(cert, ca.CertPEM()...), 0o644, "root")
+			if err := env.Host.Upload(ctx, TLSDir+"/fullchain.pem", append(cert, ca.CertPEM()...), 0o644, "root"); err != nil {
+				return err
+			}
+			// A running edge (a re-issue after `collabstack ca rotate`)
+			// reads its certificate at start only.
+			svc := EdgeName + "_nginx"
+			if out, err := env.Host.Run(ctx, "docker service inspect --format ok "+svc, host.RunOpts{Sudo: true}); err == nil && strings.TrimSpace(out) == "ok" {
+				_, err = env.Sudo(ctx, "docker service update --force --detach "+svc)
+				return err
+			}
+			return nil
 		},
 	}
 }

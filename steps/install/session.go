@@ -212,6 +212,32 @@ func (s *Session) CAPath() string {
 	return p
 }
 
+// UnconstrainedCA says, for a site whose CA was made before collabstack
+// limited it to the site's names (pki), how to replace it; "" otherwise.
+func (s *Session) UnconstrainedCA() string {
+	certPEM, okC := s.Secrets.Get(pki.CACertSecret)
+	keyPEM, okK := s.Secrets.Get(pki.CAKeySecret)
+	if !okC || !okK {
+		return ""
+	}
+	ca, err := pki.Parse([]byte(certPEM), []byte(keyPEM))
+	if err != nil || ca.Constrained() {
+		return ""
+	}
+	return "The site's CA may sign for any name (it predates name constraints): `collabstack ca rotate` replaces it with one limited to " + pki.ScopeOf(s.Site).String() + "; browsers and hosts must then trust the new one."
+}
+
+// RotateCA replaces the site's CA with a new one limited to the site's
+// names (pki.ScopeOf) and writes it to the state directory; the next
+// apply re-issues every certificate it signs.
+func (s *Session) RotateCA() (string, error) {
+	if _, err := pki.Rotate(s.Secrets, s.Site.Name, pki.ScopeOf(s.Site)); err != nil {
+		return "", err
+	}
+	s.writeCA()
+	return filepath.Join(s.Site.StateDir, CAFile), nil
+}
+
 func (s *Session) writeCA() {
 	if ca, ok := s.Secrets.Get(pki.CACertSecret); ok {
 		os.WriteFile(filepath.Join(s.Site.StateDir, CAFile), []byte(ca), 0o644)
@@ -300,7 +326,11 @@ func (s *Session) TrustNote() string {
 		return ""
 	}
 	if ca := s.CAPath(); ca != "" {
-		return "The certificates come from the site's own CA: import " + ca + " into your browser to trust them."
+		note := "The certificates come from the site's own CA: import " + ca + " into your browser to trust them."
+		if old := s.UnconstrainedCA(); old != "" {
+			note += "\n" + old
+		}
+		return note
 	}
 	return "The certificate is self-signed: your browser will ask you to accept it."
 }

@@ -171,7 +171,7 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 			func(ctx context.Context, env *engine.Env) error {
 				// With Let's Encrypt this is the placeholder nginx starts
 				// on; the tls steps replace it once nginx answers HTTP-01.
-				ca, err := pki.Load(env.Secrets, s.Name)
+				ca, err := pki.Load(env.Secrets, s.Name, pki.ScopeOf(s))
 				if err != nil {
 					return err
 				}

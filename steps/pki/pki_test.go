@@ -3,6 +3,7 @@ package pki_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,12 +18,12 @@ func TestCAIsMadeOnceAndSigns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := pki.Load(store, "kopnik")
+	ca, err := pki.Load(store, "kopnik", scope)
 	if err != nil {
 		t.Fatal(err)
 	}
 	store2, _ := secrets.Open(path)
-	again, err := pki.Load(store2, "kopnik")
+	again, err := pki.Load(store2, "kopnik", scope)
 	if err != nil || string(again.CertPEM()) != string(ca.CertPEM()) {
 		t.Fatalf("a second load made another CA (%v)", err)
 	}
@@ -46,11 +47,13 @@ func TestCAIsMadeOnceAndSigns(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "registry.kopnik.lan"}); err != nil {
 		t.Errorf("the issued certificate does not verify against the CA: %v", err)
 	}
-	other, _ := pki.Load(mustStore(t), "other")
+	other, _ := pki.Load(mustStore(t), "other", scope)
 	if other.Valid(cert, "10.0.0.2") {
 		t.Error("another CA accepts this CA's certificate")
 	}
 }
+
+var scope = pki.Scope{Domains: []string{"kopnik.lan"}, Ranges: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("127.0.0.0/8")}}
 
 func mustStore(t *testing.T) *secrets.Store {
 	s, err := secrets.Open(filepath.Join(t.TempDir(), "s.yaml"))

@@ -24,6 +24,7 @@ import (
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/network"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/proxmox"
 	"github.com/collabstack/collabstack/steps/pveinstall"
@@ -305,7 +306,7 @@ func addSwarm(p *engine.Plan, s *site.Site, hosts []site.Host) error {
 	if err != nil {
 		return err
 	}
-	shared, err := swarm.SharedSteps(s.Name, hosts, deployAfter...)
+	shared, err := swarm.SharedSteps(s.Name, pki.ScopeOf(s), hosts, deployAfter...)
 	if err != nil {
 		return err
 	}

@@ -47,18 +47,18 @@ func RegistryAddress(managerAddress string) string {
 	return managerAddress + ":" + RegistryPort
 }
 
-func siteCA(env *engine.Env, siteName string) (*pki.Authority, error) {
-	return pki.Load(env.Secrets, siteName)
+func siteCA(env *engine.Env, siteName string, scope pki.Scope) (*pki.Authority, error) {
+	return pki.Load(env.Secrets, siteName, scope)
 }
 
 // registrySteps: the certificate and password file on the manager, the
 // CA on every node, and docker login on the manager once the registry runs.
-func registrySteps(siteName string, mgr site.Host, members []site.Host) []engine.Step {
+func registrySteps(siteName string, scope pki.Scope, mgr site.Host, members []site.Host) []engine.Step {
 	steps := []engine.Step{&engine.Func{
 		StepID: RegistryCertID, Name: "Make the registry's certificate and password on " + mgr.Name, On: mgr.Name, Comp: Component,
 		Needs: []string{InitID},
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-			ca, err := siteCA(env, siteName)
+			ca, err := siteCA(env, siteName, scope)
 			if err != nil {
 				return false, err
 			}
@@ -81,7 +81,7 @@ func registrySteps(siteName string, mgr site.Host, members []site.Host) []engine
 			return ok && bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) == nil, nil
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			ca, err := siteCA(env, siteName)
+			ca, err := siteCA(env, siteName, scope)
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func registrySteps(siteName string, mgr site.Host, members []site.Host) []engine
 		steps = append(steps, &engine.Func{
 			StepID: RegistryTrustID(m.Name), Name: "Let " + m.Name + " trust the site's registry", On: m.Name, Comp: Component, Needs: needs,
 			CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
-				ca, err := siteCA(env, siteName)
+				ca, err := siteCA(env, siteName, scope)
 				if err != nil {
 					return false, err
 				}
@@ -140,7 +140,7 @@ func registrySteps(siteName string, mgr site.Host, members []site.Host) []engine
 				return err == nil && bytes.Equal(have, ca.CertPEM()), err
 			},
 			ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-				ca, err := siteCA(env, siteName)
+				ca, err := siteCA(env, siteName, scope)
 				if err != nil {
 					return err
 				}

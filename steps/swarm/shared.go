@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/collabstack/collabstack/steps/engine"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/templates"
 )
@@ -86,8 +87,9 @@ func RenderShared(agentSecret, portainerSecret string) (Stack, error) {
 // the secrets file) and Portainer (admin password generated into the
 // secrets file, handed over as a swarm secret) on the manager of hosts;
 // the deploy also comes after deployAfter. siteName names the site's CA
-// if the registry is the first to need it.
-func SharedSteps(siteName string, hosts []site.Host, deployAfter ...string) ([]engine.Step, error) {
+// and scope constrains it (pki.ScopeOf), if the registry is the first to
+// need it.
+func SharedSteps(siteName string, scope pki.Scope, hosts []site.Host, deployAfter ...string) ([]engine.Step, error) {
 	mgr, workers, err := Members(hosts)
 	if err != nil {
 		return nil, err
@@ -112,5 +114,5 @@ func SharedSteps(siteName string, hosts []site.Host, deployAfter ...string) ([]e
 				return RenderShared(secret, ps[0].Name(key))
 			}),
 	}
-	return append(steps, registrySteps(siteName, mgr, append([]site.Host{mgr}, workers...))...), nil
+	return append(steps, registrySteps(siteName, scope, mgr, append([]site.Host{mgr}, workers...))...), nil
 }
