@@ -52,10 +52,22 @@ func TestStacksWithDataArePinnedToOneNode(t *testing.T) {
 		if p.Group != group || p.LabelKey != site.NodeLabel || p.LabelValue != a.Placement || p.Manager != a.OnEdgeNode() {
 			t.Errorf("%s: pin %+v", name, p)
 		}
-		if p.Services[0] != ServiceName(name, a.Service) || len(p.Services) != len(f.Services) {
-			t.Errorf("%s: pin services %v, main first", name, p.Services)
+		pinned := 0
+		for _, s := range f.Services {
+			if s.Deploy.Mode != "global" {
+				pinned++
+			}
+		}
+		if p.Services[0] != ServiceName(name, a.Service) || len(p.Services) != pinned {
+			t.Errorf("%s: pin services %v, main first, global services left out", name, p.Services)
 		}
 		for svc, s := range f.Services {
+			if s.Deploy.Mode == "global" {
+				if len(s.Deploy.Placement.Constraints) != 0 {
+					t.Errorf("%s/%s: a global service with constraints %v", name, svc, s.Deploy.Placement.Constraints)
+				}
+				continue
+			}
 			if got := strings.Join(s.Deploy.Placement.Constraints, ","); got != swarm.PinConstraint(group) {
 				t.Errorf("%s/%s: constraint %q, want %q", name, svc, got, swarm.PinConstraint(group))
 			}

@@ -23,6 +23,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/collabstack/collabstack/steps/acme"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/swarm"
 	"github.com/collabstack/collabstack/templates"
@@ -195,6 +196,8 @@ type tdata struct {
 	Edge *edgeData
 	// OIDC is the app's client in the site's Keycloak realm, or nil.
 	OIDC *oidcData
+	// Metrics is the host folder of textfile metrics (layout.Metrics).
+	Metrics string
 }
 
 // site-wide edge settings every template may need (URLs carry the port
@@ -288,6 +291,32 @@ func (c *Catalog) URL(app string, in RenderInput) string {
 	return u
 }
 
+// WebApp is one web app of a site as the monitoring component sees it.
+type WebApp struct {
+	Name, Title, Host, URL string
+	// Path is the path its probe asks for through the edge ("/" when
+	// its probe is not an HTTP one).
+	Path string
+}
+
+// WebApps lists the selected web apps of a site, by name.
+func (c *Catalog) WebApps(in RenderInput) []WebApp {
+	var out []WebApp
+	for _, name := range in.Selected {
+		a, ok := c.apps[name]
+		if !ok || !a.Web || a.Subdomain == "" {
+			continue
+		}
+		w := WebApp{Name: name, Title: a.Title, Host: c.Host(name, in.Domain), URL: c.URL(name, in), Path: "/"}
+		if a.Probe != nil && a.Probe.HTTP != nil && a.Probe.HTTP.Path != "" {
+			w.Path = a.Probe.HTTP.Path
+		}
+		out = append(out, w)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 func (c *Catalog) data(app string, in RenderInput) (*tdata, error) {
 	a, ok := c.apps[app]
 	if !ok {
@@ -306,7 +335,8 @@ func (c *Catalog) data(app string, in RenderInput) (*tdata, error) {
 		App: a, Name: a.Name, Domain: in.Domain, AdminEmail: in.AdminEmail, TLSMode: in.TLSMode,
 		Placement: Constraint(label), Label: label, Network: network,
 		Images: a.Images, Options: opts, Configs: map[string]string{},
-		SMTP: smtpData{Host: Hostname("smtp", "smtp"), Port: 587, From: "noreply@" + in.Domain},
+		SMTP:    smtpData{Host: Hostname("smtp", "smtp"), Port: 587, From: "noreply@" + in.Domain},
+		Metrics: layout.Metrics,
 	}
 	if s, ok := c.apps["smtp"]; ok {
 		d.SMTP = smtpData{Host: Hostname(s.Name, s.Service), Port: s.Port, From: "noreply@" + in.Domain}
@@ -401,6 +431,10 @@ func (c *Catalog) funcs(app string, in RenderInput) template.FuncMap {
 			return c.URL(name, in), nil
 		},
 		"has": func(name string) bool { return contains(in.Selected, name) },
+		// webApps lists the site's web apps (name, title, public host
+		// name, URL and the path of their probe), by name: what the
+		// monitoring component probes through the edge.
+		"webApps": func() []WebApp { return c.WebApps(in) },
 		// httpsPort is the edge's HTTPS port, the one browsers use for
 		// every web app (443 unless the edge's options say otherwise).
 		"httpsPort": func() (int, error) {
@@ -574,8 +608,12 @@ func (c *Catalog) pinOf(app string, in RenderInput, stack []byte) (*swarm.Pin, e
 		return nil, nil // on the manager, by its own constraint
 	}
 	var f struct {
-		Services map[string]any `yaml:"services"`
-		Volumes  map[string]*struct {
+		Services map[string]struct {
+			Deploy struct {
+				Mode string `yaml:"mode"`
+			} `yaml:"deploy"`
+		} `yaml:"services"`
+		Volumes map[string]*struct {
 			Name     string `yaml:"name"`
 			External bool   `yaml:"external"`
 		} `yaml:"volumes"`
@@ -604,7 +642,9 @@ func (c *Catalog) pinOf(app string, in RenderInput, stack []byte) (*swarm.Pin, e
 	p := &swarm.Pin{Group: group, LabelKey: site.NodeLabel, LabelValue: c.placement(app, in), Manager: a.OnEdgeNode(), Volumes: vols}
 	p.Services = append(p.Services, ServiceName(app, a.Service))
 	for _, svc := range sortedKeys(f.Services) {
-		if svc != a.Service {
+		// A global service runs on every node (an exporter): it holds
+		// no data and must not make its nodes look like the pinned one.
+		if svc != a.Service && f.Services[svc].Deploy.Mode != "global" {
 			p.Services = append(p.Services, ServiceName(app, svc))
 		}
 	}

@@ -99,6 +99,7 @@ type composeFile struct {
 		Secrets     []any             `yaml:"secrets"`
 		Labels      map[string]string `yaml:"labels"`
 		Deploy      struct {
+			Mode         string `yaml:"mode"`
 			EndpointMode string `yaml:"endpoint_mode"`
 			Placement    struct {
 				Constraints []string `yaml:"constraints"`
@@ -193,7 +194,11 @@ func TestEveryStackFollowsTheRules(t *testing.T) {
 			if !hasAlias(svc.Networks, Hostname(name, svcName)) {
 				t.Errorf("%s: not on %s under the alias %s (use networks \"%s\")", where, swarmNetwork(), Hostname(name, svcName), svcName)
 			}
-			if len(svc.Deploy.Placement.Constraints) == 0 {
+			// A global service (an exporter reading each node) runs on
+			// every node: no constraint, and it may read the host through
+			// read-only bind mounts, which hold no data of its own.
+			global := svc.Deploy.Mode == "global"
+			if len(svc.Deploy.Placement.Constraints) == 0 && !global {
 				t.Errorf("%s: no placement constraint", where)
 			}
 			if svc.Deploy.EndpointMode != "dnsrr" {
@@ -224,6 +229,12 @@ func TestEveryStackFollowsTheRules(t *testing.T) {
 				published[key] = where
 			}
 			for _, v := range svc.Volumes {
+				if m, ok := v.(map[string]any); ok && global && m["type"] == "bind" {
+					if m["read_only"] != true {
+						t.Errorf("%s: a global service reads the host: make its bind mount of %v read_only", where, m["source"])
+					}
+					continue
+				}
 				checkVolume(t, where, v, f.Volumes)
 			}
 			for k, v := range svc.Environment {

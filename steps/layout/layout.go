@@ -18,3 +18,8 @@ const Root = "/var/lib/collabstack"
 
 // HostPath is a path under Root ("stacks" is /var/lib/collabstack/stacks).
 func HostPath(parts ...string) string { return path.Join(append([]string{Root}, parts...)...) }
+
+// Metrics is the folder on every host whose *.prom files node-exporter's
+// textfile collector reads (the monitoring component): the backup run
+// writes its last result there, so a missed backup raises an alert.
+var Metrics = HostPath("metrics")
