@@ -148,6 +148,7 @@ func Files(s *site.Site, hosts []site.Host, inv *engine.Inventory, node string, 
 	data := map[string]any{
 		"Node": node, "State": State, "Conf": Conf, "Extra": extraPaths(s), "Repos": repos,
 		"Manager": manager, "Keep": s.Backup.Keep, "Script": Script, "Schedule": s.Backup.Schedule,
+		"Metrics": layout.Metrics,
 	}
 	out := map[string][]byte{}
 	for path, tmpl := range map[string]string{

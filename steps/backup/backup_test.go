@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -127,5 +128,64 @@ func TestSiteFilesPreferTheFileBesideTheState(t *testing.T) {
 	s := &site.Site{StateDir: filepath.Join(dir, "site.yaml.state")}
 	if _, _, err := SiteFiles(s); err == nil {
 		t.Error("no secrets file: want an error")
+	}
+}
+
+// TestResultWritesTextfileMetrics runs the runner script's result function
+// (as rendered) for a success and then a failure: last.json is written
+// each time, the metrics node-exporter's textfile collector reads say the
+// last run's outcome, and the last success's time survives the failure;
+// promtool (Prometheus's own checker) accepts the files.
+func TestResultWritesTextfileMetrics(t *testing.T) {
+	s, hosts, inv := testSite(t)
+	files, err := Files(s, hosts, inv, "main", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := string(files[Script])
+	start := strings.Index(run, "\nresult() {")
+	end := strings.Index(run[start:], "\n}\n")
+	if start < 0 || end < 0 {
+		t.Fatal("no result function in the runner script")
+	}
+	fn := run[start : start+end+3]
+	dir := t.TempDir()
+	state, metrics := filepath.Join(dir, "state"), filepath.Join(dir, "metrics")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	call := func(args string) {
+		t.Helper()
+		sh := "set -eu\nstate=" + state + "\nmetrics=" + metrics + "\nstarted=x\nrun_tag=t\n" + fn + "\nresult " + args + "\n"
+		if out, err := exec.Command("sh", "-c", sh).CombinedOutput(); err != nil {
+			t.Fatalf("result %s: %v\n%s", args, err, out)
+		}
+	}
+	read := func(name string) string {
+		data, _ := os.ReadFile(filepath.Join(metrics, name))
+		return string(data)
+	}
+	call(`true "main:abc" 10 ""`)
+	if !strings.Contains(read("backup_run.prom"), "collabstack_backup_last_run_ok 1") || !strings.Contains(read("backup_success.prom"), "collabstack_backup_last_success_timestamp_seconds ") {
+		t.Fatalf("after a success:\n%s\n%s", read("backup_run.prom"), read("backup_success.prom"))
+	}
+	success := read("backup_success.prom")
+	call(`false "" 0 "restic failed"`)
+	if !strings.Contains(read("backup_run.prom"), "collabstack_backup_last_run_ok 0") || read("backup_success.prom") != success {
+		t.Errorf("after a failure:\n%s\n%s", read("backup_run.prom"), read("backup_success.prom"))
+	}
+	if last, _ := os.ReadFile(filepath.Join(state, "last.json")); !strings.Contains(string(last), `"ok":false`) {
+		t.Errorf("last.json: %s", last)
+	}
+	if promtool, err := exec.LookPath("promtool"); err == nil {
+		for _, f := range []string{"backup_run.prom", "backup_success.prom"} {
+			cmd := exec.Command(promtool, "check", "metrics")
+			cmd.Stdin = strings.NewReader(read(f))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("promtool check metrics %s: %v\n%s", f, err, out)
+			}
+		}
+	} else {
+		t.Error("promtool is needed (Debian package prometheus; scripts/test installs it)")
 	}
 }

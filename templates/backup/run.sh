@@ -7,7 +7,9 @@
 # 2. backs up the dumps, every other named volume and the data folders to
 #    every repository with restic (encrypted, deduplicated);
 # 3. on the manager, applies the retention policy;
-# 4. writes the result to last.json in the state folder for `collabstack status`.
+# 4. writes the result to last.json in the state folder for `collabstack status`,
+#    and as metrics for node-exporter's textfile collector (the monitoring
+#    component alerts on a failed or missed backup).
 # RUN_TAG names the run (the same on every host of one `backup --now`);
 # JSON=1 streams restic's JSON progress lines for collabstack's bar.
 set -eu
@@ -16,6 +18,7 @@ export LC_ALL
 node={{q .Node}}
 state={{q .State}}
 conf={{q .Conf}}
+metrics={{q .Metrics}}
 dumps="$state/dumps"
 run_tag="${RUN_TAG:-$(date -u +%Y%m%d-%H%M)}"
 export RESTIC_PASSWORD_FILE="$conf/key"
@@ -30,6 +33,22 @@ result() { # ok snapshot added error
 		"$started" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$run_tag" "$1" "$2" "${3:-0}" \
 		"$(printf '%s' "${4:-}" | tr -d '"\\\n' | cut -c1-300)" >"$tmp"
 	mv "$tmp" "$state/last.json"
+	# Metrics, each file written whole then renamed (the collector reads
+	# *.prom only): the run's result every time, the time of the last
+	# success only when it succeeded.
+	mkdir -p "$metrics"
+	chmod 755 "$metrics"
+	now=$(date -u +%s)
+	ok=0
+	[ "$1" = true ] && ok=1
+	printf '# HELP collabstack_backup_last_run_ok 1 when the last backup run of this host succeeded.\n# TYPE collabstack_backup_last_run_ok gauge\ncollabstack_backup_last_run_ok %s\n# HELP collabstack_backup_last_run_timestamp_seconds When the last backup run of this host ended.\n# TYPE collabstack_backup_last_run_timestamp_seconds gauge\ncollabstack_backup_last_run_timestamp_seconds %s\n' "$ok" "$now" >"$metrics/backup_run.prom.tmp"
+	chmod 644 "$metrics/backup_run.prom.tmp"
+	mv "$metrics/backup_run.prom.tmp" "$metrics/backup_run.prom"
+	if [ "$ok" = 1 ]; then
+		printf '# HELP collabstack_backup_last_success_timestamp_seconds When the last successful backup of this host ended.\n# TYPE collabstack_backup_last_success_timestamp_seconds gauge\ncollabstack_backup_last_success_timestamp_seconds %s\n' "$now" >"$metrics/backup_success.prom.tmp"
+		chmod 644 "$metrics/backup_success.prom.tmp"
+		mv "$metrics/backup_success.prom.tmp" "$metrics/backup_success.prom"
+	fi
 }
 fail() {
 	echo "backup failed: $*" >&2
