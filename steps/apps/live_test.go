@@ -91,6 +91,20 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 		}
 	}
 
+	// One user per app, and CONNECT revoked from PUBLIC: etherpad's user
+	// cannot open synapse's database.
+	{
+		ep, _ := c.Get("etherpad")
+		sy, _ := c.Get("synapse")
+		pw, _ := store.Get(SecretName("etherpad", "db-password"))
+		cross := exec.Command("docker", "exec", "-e", "PGPASSWORD", name, "psql", "-h", "127.0.0.1", "-U", ep.Database.User, "-d", sy.Database.Name, "-tAc", "SELECT 1")
+		cross.Env = append(os.Environ(), "PGPASSWORD="+pw)
+		out, err := cross.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "permission denied") {
+			t.Errorf("etherpad's user opened synapse's database (%v): %s", err, out)
+		}
+	}
+
 	// A password changed in the secrets file: the step is not done, and
 	// its apply sets the new one in the database.
 	a, _ := c.Get("etherpad")
