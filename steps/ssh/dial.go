@@ -129,7 +129,7 @@ func newHost(spec host.Spec, opts Options) *Host {
 		closeCh:       make(chan struct{}),
 		dialing:       make(chan struct{}, 1),
 		slots:         make(chan struct{}, opts.MaxSessions),
-		bootIDCommand: "cat /proc/sys/kernel/random/boot_id",
+		bootIDCommand: bootIDCommand,
 	}
 }
 

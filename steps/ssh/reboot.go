@@ -13,6 +13,13 @@ import (
 // session closes cleanly) before the host goes down.
 const rebootCommand = `nohup /bin/sh -c 'sleep 1; systemctl reboot || reboot' </dev/null >/dev/null 2>&1 &`
 
+// bootIDCommand prints what names this boot of the host: the kernel's boot
+// id, which a machine's reboot changes, and the start time of PID 1 (in
+// clock ticks since the kernel booted), which changes when a container
+// reboots: its init exits and starts again under the same kernel, whose
+// boot id stays.
+const bootIDCommand = `cat /proc/sys/kernel/random/boot_id; cut -d' ' -f22 /proc/1/stat`
+
 // Reboot implements host.Rebooter: it reboots the host (through sudo when
 // the login user is not root), waits for the connection to drop, redials
 // until the host answers (up to Options.RebootTimeout) and checks that the
