@@ -23,6 +23,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 )
@@ -32,7 +33,7 @@ const Component = "tls"
 
 // Webroot is where certbot leaves HTTP-01 challenges on the edge host;
 // edge nginx configs serve /.well-known/acme-challenge/ from it.
-const Webroot = "/var/lib/collabstack/acme"
+const Webroot = layout.Root + "/acme"
 
 // CAFile is where a private ACME CA's certificate is put on the host.
 const CAFile = "/etc/collabstack/acme-ca.pem"

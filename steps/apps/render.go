@@ -205,6 +205,7 @@ type tdata struct {
 type edgeData struct {
 	HTTPPort, HTTPSPort int
 	Webroot             string // acme.Webroot, bind-mounted for HTTP-01
+	TLSDir              string // TLSDir: the edge's certificate on the manager
 	Vhosts              []confFile
 	Apex                string // well-known locations gathered from apps
 	Home                string // URL the bare domain redirects to
@@ -721,7 +722,7 @@ func (c *Catalog) edgeFiles(d *tdata, in RenderInput, files map[string][]byte) e
 	if err != nil {
 		return err
 	}
-	e := &edgeData{HTTPPort: hp, HTTPSPort: sp, Webroot: acme.Webroot}
+	e := &edgeData{HTTPPort: hp, HTTPSPort: sp, Webroot: acme.Webroot, TLSDir: TLSDir}
 	d.Edge = e
 	vhosts, err := c.Vhosts(in)
 	if err != nil {

@@ -33,7 +33,7 @@ func secretSource(env *engine.Env) func(string) (string, error) {
 const TLSID = "apps/" + EdgeName + "/tls"
 
 // TLSDir holds the edge's certificate on the manager.
-const TLSDir = "/var/lib/collabstack/tls/edge"
+const TLSDir = layout.Root + "/tls/edge"
 
 // ReadyTimeout bounds the wait for a service's container to answer
 // before a database or hook step runs in it.

@@ -37,7 +37,7 @@ const KeySecret = "backup-key"
 // Paths on the hosts.
 const (
 	Conf   = "/etc/collabstack/backup"
-	State  = "/var/lib/collabstack/backup"
+	State  = layout.Root + "/backup"
 	Script = "/usr/local/lib/collabstack/backup.sh"
 	// SiteCopy holds the manager's copy of the site and secrets files,
 	// backed up with the rest.
@@ -136,7 +136,7 @@ func bracket(h string) string {
 // extraPaths are the data folders backed up beside the volumes: the SFTP
 // root (kopnik's sources and its upload folder) and the certificates.
 func extraPaths(s *site.Site) []string {
-	return []string{s.Prepare.SFTPRoot, "/var/lib/collabstack/tls"}
+	return []string{s.Prepare.SFTPRoot, layout.Root + "/tls"}
 }
 
 // Files renders what a node gets: the runner script and the units.

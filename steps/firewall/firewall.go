@@ -13,6 +13,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/kopnik"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/sitemodel"
@@ -24,7 +25,7 @@ const Component = "firewall"
 
 // Paths on the host.
 const (
-	StateDir   = "/var/lib/collabstack/firewall"
+	StateDir   = layout.Root + "/firewall"
 	revertPath = "/usr/local/lib/collabstack/fwrevert.sh"
 	unitPath   = "/etc/systemd/system/collabstack-firewall.service"
 )
@@ -76,7 +77,7 @@ func Step(hostName string, src Source, o Options, needs ...string) engine.Step {
 		if err != nil {
 			return nil, nil, err
 		}
-		return rules, map[string]any{"StateDir": StateDir, "Hash": Hash(rules),
+		return rules, map[string]any{"StateDir": StateDir, "RevertPath": revertPath, "Hash": Hash(rules),
 			"RevertSeconds": int(o.RevertAfter.Round(time.Second) / time.Second)}, nil
 	}
 	return &engine.Func{

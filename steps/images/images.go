@@ -19,6 +19,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -26,7 +27,7 @@ import (
 const Component = "images"
 
 // BundleDir is where a host keeps what it loaded.
-const BundleDir = "/var/lib/collabstack/images"
+const BundleDir = layout.Root + "/images"
 
 // DaemonJSON is dockerd's configuration file.
 const DaemonJSON = "/etc/docker/daemon.json"

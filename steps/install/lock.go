@@ -13,6 +13,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -110,7 +111,7 @@ func (l *remoteLock) do(ctx context.Context, action string) error {
 	_, err = l.h.Run(ctx, "sh -s -- "+action, host.RunOpts{
 		Sudo:  true,
 		Stdin: script,
-		Env:   map[string]string{"HOLDER": l.holder, "STALE": strconv.Itoa(int(remoteLockStale.Seconds()))},
+		Env:   map[string]string{"HOLDER": l.holder, "DIR": layout.Root, "STALE": strconv.Itoa(int(remoteLockStale.Seconds()))},
 	})
 	return err
 }

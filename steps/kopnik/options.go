@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -229,6 +230,6 @@ func pathsOf(s *site.Site) paths {
 		ServerDir: s.Prepare.SFTPRoot + "/kp-server",
 		// Seed 002 reads Crossbar's config from <sftp>/kp-client/.crossbar.
 		ClientDir: s.Prepare.SFTPRoot + "/kp-client",
-		TLSDir:    "/var/lib/collabstack/tls/kopnik",
+		TLSDir:    layout.Root + "/tls/kopnik",
 	}
 }

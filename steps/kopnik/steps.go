@@ -17,6 +17,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/script"
@@ -354,7 +355,7 @@ func (c checkout) apply(ctx context.Context, env *engine.Env) error {
 		if err != nil {
 			return gitErr(fmt.Sprintf("%s: bundle %s", c.what, repo), err, stderr.Bytes())
 		}
-		src = "/var/lib/collabstack/src/" + c.what + ".bundle"
+		src = layout.Root + "/src/" + c.what + ".bundle"
 		fetchRef = tmpRef
 		if err := env.Host.Upload(ctx, src, b.Bytes(), 0o600, "root"); err != nil {
 			return err

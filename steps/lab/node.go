@@ -16,6 +16,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 )
 
 // RunFlags returns the docker run flags of a lab node, between the name
@@ -174,9 +175,9 @@ func trustExtraCAs(ctx context.Context, d *docker, o Options, i int) error {
 	if len(extraCAs()) == 0 {
 		return nil
 	}
-	const done = "/var/lib/collabstack/lab-extra-cas-trusted"
+	const done = layout.Root + "/lab-extra-cas-trusted"
 	if _, err := d.run(ctx, "exec", "-e", "TMPDIR=/var/tmp", containerName(o.Network, i), "sh", "-c",
-		"test -e "+done+" || { update-ca-certificates >/dev/null && mkdir -p /var/lib/collabstack && touch "+done+"; }"); err != nil {
+		"test -e "+done+" || { update-ca-certificates >/dev/null && mkdir -p "+layout.Root+" && touch "+done+"; }"); err != nil {
 		return fmt.Errorf("trust this machine's CA certificates in lab node %s: %w", NodeName(i), err)
 	}
 	return nil

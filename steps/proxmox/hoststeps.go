@@ -15,6 +15,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
@@ -29,7 +30,7 @@ const (
 	VendorSnippet = "collabstack-vendor.yaml"
 	// DownloadDir keeps the OpenWrt download on the PVE host (a .img.gz
 	// is no import volume: each VM's disk is unpacked from it).
-	DownloadDir = "/var/lib/collabstack/images"
+	DownloadDir = layout.Root + "/images"
 	// HostReserveMB is the memory the PVE host keeps for itself ("2 GB
 	// for the OS and Proxmox VE services", PVE system requirements).
 	HostReserveMB = 2048

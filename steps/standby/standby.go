@@ -21,6 +21,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/kopnik"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
@@ -39,7 +40,7 @@ const (
 	Stack             = "kopnik-standby"
 	Superuser         = "kopnik" // POSTGRES_USER of the kopnik stack
 	Conf              = "/etc/collabstack/standby"
-	State             = "/var/lib/collabstack/standby"
+	State             = layout.Root + "/standby"
 	SyncScript        = "/usr/local/lib/collabstack/standby-sync.sh"
 	StandbyLabel      = "standby"
 	unitDir           = "/etc/systemd/system/"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/site"
 )
@@ -27,7 +28,7 @@ const (
 	// RegistryPasswordSecret names the registry password in the secrets file.
 	RegistryPasswordSecret = "registry-password"
 	// RegistryDir on the manager holds the registry's certificate and htpasswd.
-	RegistryDir = "/var/lib/collabstack/registry"
+	RegistryDir = layout.Root + "/registry"
 )
 
 // Registry step IDs.

@@ -12,10 +12,11 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 )
 
 // StacksDir holds the rendered stack files on the manager.
-const StacksDir = "/var/lib/collabstack/stacks"
+const StacksDir = layout.Root + "/stacks"
 
 // Stack is a rendered stack: its compose file and the files it refers to
 // (configs such as an nginx.conf), all written beside it.

@@ -1,11 +1,11 @@
 #!/bin/sh
 # The apply lock on the first host: stops two applies (from two machines)
 # on the same site. Usage: sh -s -- acquire|refresh|release, with HOLDER
-# (who holds it) and STALE (seconds after which an unrefreshed lock is
+# (who holds it), DIR (collabstack's folder on the host, layout.Root) and STALE (seconds after which an unrefreshed lock is
 # taken over: the apply that held it was killed) in the environment.
 set -eu
-: "${HOLDER:?HOLDER must be set}" "${STALE:=90}"
-dir=/var/lib/collabstack
+: "${HOLDER:?HOLDER must be set}" "${DIR:?DIR must be set}" "${STALE:=90}"
+dir=$DIR
 file="$dir/apply.lock"
 mkdir -p "$dir"
 case "${1:-}" in

@@ -11,6 +11,8 @@
 # Without a confirm, the timer runs fwrevert.sh: the previous table comes
 # back (or none, when there was none). Exit 3: already reverted.
 state={{q .StateDir}}
+revert={{q .RevertPath}}
+revert_after={{q .RevertSeconds}}
 new="$state/rules.new"
 kept=/etc/collabstack/firewall.nft
 unit=collabstack-firewall.service
@@ -37,7 +39,7 @@ arm)
 	fi
 	if [ -f "$state/armed" ]; then
 		# A change left unconfirmed by an interrupted run: put it back first.
-		/bin/sh /usr/local/lib/collabstack/fwrevert.sh "a new change replaces it"
+		/bin/sh "$revert" "$state" "a new change replaces it"
 	fi
 	exec 9>"$state/lock"
 	flock 9
@@ -51,10 +53,10 @@ arm)
 	date -u +%Y-%m-%dT%H:%M:%SZ > "$state/armed"
 	systemctl stop collabstack-fwrevert.timer >/dev/null 2>&1 || true
 	systemctl reset-failed collabstack-fwrevert.timer collabstack-fwrevert.service >/dev/null 2>&1 || true
-	systemd-run --quiet --unit=collabstack-fwrevert --on-active={{.RevertSeconds}}s --timer-property=AccuracySec=1s \
+	systemd-run --quiet --unit=collabstack-fwrevert --on-active="${revert_after}s" --timer-property=AccuracySec=1s \
 		--description="collabstack: put the previous firewall back unless confirmed" \
-		/bin/sh /usr/local/lib/collabstack/fwrevert.sh
-	echo "armed: the previous firewall comes back in {{.RevertSeconds}}s unless a new SSH connection confirms"
+		/bin/sh "$revert" "$state"
+	echo "armed: the previous firewall comes back in ${revert_after}s unless a new SSH connection confirms"
 	nft -f "$new"
 	echo "loaded: the new firewall rules are active"
 	;;

@@ -1,14 +1,14 @@
 #!/bin/sh
-# Installed as /usr/local/lib/collabstack/fwrevert.sh by collabstack and
-# run by the transient timer collabstack-fwrevert when no new SSH
+# Installed by collabstack (firewall.revertPath) and run as
+# `fwrevert.sh STATE_DIR [REASON]` by the transient timer collabstack-fwrevert when no new SSH
 # connection confirmed a firewall change in time: puts the previous table
 # inet collabstack back (or removes it when there was none). The reason is
-# kept in /var/lib/collabstack/firewall/reverted. A reboot reverts too:
+# kept in STATE_DIR/reverted. A reboot reverts too:
 # unconfirmed rules are never written where the boot unit reads them.
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-state=/var/lib/collabstack/firewall
-reason=${1:-"no new SSH connection confirmed the change in time"}
+state=${1:?usage: fwrevert.sh STATE_DIR [REASON]}
+reason=${2:-"no new SSH connection confirmed the change in time"}
 exec 9>"$state/lock"
 flock 9
 [ -f "$state/armed" ] || exit 0
