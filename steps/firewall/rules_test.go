@@ -115,7 +115,7 @@ func TestScriptsAreShellcheckClean(t *testing.T) {
 		t.Fatal("shellcheck is not installed (scripts/test installs it)")
 	}
 	data := map[string]map[string]any{
-		"firewall.sh": {"StateDir": StateDir, "Hash": "abc", "RevertSeconds": 90},
+		"firewall.sh": {"StateDir": StateDir, "RevertPath": revertPath, "Hash": "abc", "RevertSeconds": 90},
 		"facts.sh":    {"Members": []string{"node-1.example.org"}},
 	}
 	for _, name := range Scripts() {
