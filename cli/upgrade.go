@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
 	"github.com/collabstack/collabstack/steps/lifecycle"
 	"github.com/collabstack/collabstack/tui"
@@ -57,11 +59,10 @@ the pending upgrades.`,
 			if err != nil {
 				return err
 			}
-			running, err := lifecycle.RunningImages(ctx, mgr)
+			changes, err := pendingUpgrades(ctx, mgr, pinned, owner)
 			if err != nil {
 				return sess.Redactor.Error(err)
 			}
-			changes := lifecycle.Pending(pinned, owner, running)
 			if len(changes) == 0 {
 				fmt.Fprintln(a.stdout, "Nothing to upgrade: every service runs the image this collabstack pins.")
 				return nil
@@ -120,4 +121,14 @@ the pending upgrades.`,
 	cmd.Flags().BoolVar(&noBackup, "no-backup", false, "upgrade a site without a backup section")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "go ahead without asking")
 	return cmd
+}
+
+// pendingUpgrades compares the images this collabstack pins with what the
+// swarm on mgr runs: what `upgrade` would deploy (and `plan` lists).
+func pendingUpgrades(ctx context.Context, mgr host.Host, pinned, owner map[string]string) ([]lifecycle.Change, error) {
+	running, err := lifecycle.RunningImages(ctx, mgr)
+	if err != nil {
+		return nil, err
+	}
+	return lifecycle.Pending(pinned, owner, running), nil
 }
