@@ -27,11 +27,8 @@ import (
 // the site file the next apply converges and every probe passes through
 // the edge. Then Adminer is broken inside its running container to
 // answer 500: status names the failing probe, and the next apply restarts
-// it from its image and converges again. Last, PostgreSQL's admin
-// password is changed in the secrets file: the next apply rotates it
-// (rotateSecret). What it cannot show: the real upstream images
-// (stand-ins from Debian packages run here; the postgres stand-in asks
-// for the password on 127.0.0.1 too, the real image trusts it there).
+// it from its image and converges again. What it cannot show: the real
+// upstream images (stand-ins from Debian packages run here).
 func TestBrokenAppFailsTheApplyAndAFixConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lab test")
@@ -163,11 +160,36 @@ components:
 	}
 	healthyStatus(t, ctx, sess)
 	noopApply(t, ctx, sess, "second apply")
+}
 
-	// 4. A secret changed in the secrets file is rotated: the next apply
-	// creates its new version, redeploys PostgreSQL on it (the file in
-	// the container keeps its name), its hook sets the password in the
-	// database, the old version goes, and a re-run changes nothing.
+// TestSecretRotationOnALab: on a 1-node lab with the shared PostgreSQL,
+// its admin password is changed in the secrets file; the next apply
+// creates the secret's new version, redeploys PostgreSQL on it (the file
+// in the container keeps its name), its hook sets the password in the
+// database, the old version goes, and a re-run changes nothing
+// (rotateSecret). What it cannot show: the real postgres image (the
+// stand-in from Debian's PostgreSQL runs here; it asks for the password
+// on 127.0.0.1 too, where the real image trusts local connections).
+func TestSecretRotationOnALab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lab test")
+	}
+	needDocker(t)
+	t.Parallel()
+	ctx := context.Background()
+	sitePath := filepath.Join(t.TempDir(), "site.yaml")
+	sess := openLabSite(t, sitePath, fmt.Sprintf(`version: 1
+topology: lab
+domain: rotate.test
+admin_email: admin@rotate.test
+lab: {nodes: 1, network: cs-rotate-%d, image: docker}
+prepare: {node: distro}
+components:
+  postgres: {}
+`, os.Getpid()%100000))
+	start := time.Now()
+	freshApply(t, ctx, sess)
+	t.Logf("fresh apply in %s", time.Since(start).Round(time.Second))
 	rotateSecret(t, ctx, sitePath, &sess, "postgres-admin-password", "postgres_admin_password", "postgres_postgres")
 }
 
