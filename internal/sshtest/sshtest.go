@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/collabstack/collabstack/steps/host"
 )
 
@@ -334,9 +336,19 @@ func (s *Server) Log() string {
 	return string(data)
 }
 
-// Spec is a host.Spec that logs in as the current user with KeyFile.
+// Spec is a host.Spec that logs in as the current user with KeyFile and
+// gives the server's host key fingerprint (HostKey), as a site file's
+// host_key would: the test made the key, so the first connection is
+// verified, not trusted on first use. A test of an unknown key clears
+// HostKey.
 func (s *Server) Spec(name string) host.Spec {
-	return host.Spec{Name: name, Address: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile}
+	spec := host.Spec{Name: name, Address: s.Host, Port: s.Port, User: s.User, KeyFile: s.KeyFile}
+	if data, err := os.ReadFile(s.HostKeyFile()); err == nil {
+		if k, _, _, _, err := gossh.ParseAuthorizedKey(data); err == nil {
+			spec.HostKey = gossh.FingerprintSHA256(k)
+		}
+	}
+	return spec
 }
 
 // killTree kills sshd (pid) and every sshd process below it: the

@@ -113,8 +113,15 @@ type Spec struct {
 	// the first connection (the site file's host_key, or the key
 	// collabstack gave a machine it made); "" when it is not known.
 	HostKey string
+	// HostKeyIssued says HostKey is the key collabstack made and gave the
+	// machine when it made it (a VM's host key, through cloud-init or the
+	// first-boot script): the host must offer exactly that key, and it
+	// replaces a key pinned for the name before (the machine was made
+	// anew). Never set it for a machine collabstack did not make.
+	HostKeyIssued bool
 	// TrustFirstKey lets the first connection pin whatever key the host
-	// offers: for machines this run made on the site's own network.
+	// offers when nothing else vouches for it: only where the user asked
+	// for trust on first use.
 	TrustFirstKey bool
 	// Local means this machine itself: no SSH.
 	Local bool

@@ -237,6 +237,35 @@ func (s *Store) Forget(name string) error {
 	return nil
 }
 
+// Replace pins value as the one value of the host called name, at addr,
+// dropping its other pins (any address), and saves the file: for a
+// machine collabstack made anew, whose new value it knows. A read-only
+// store changes nothing.
+func (s *Store) Replace(name, addr, value string) error {
+	value, err := s.normalize(value)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readOnly {
+		return nil
+	}
+	kept := s.entries[:0:0]
+	for _, e := range s.entries {
+		if e.Name != name {
+			kept = append(kept, e)
+		}
+	}
+	old := s.entries
+	s.entries = append(kept, Entry{Name: name, Addr: addr, Value: value})
+	if err := s.saveLocked(); err != nil {
+		s.entries = old
+		return err
+	}
+	return nil
+}
+
 func (s *Store) saveLocked() error {
 	if s.path == "" {
 		return nil

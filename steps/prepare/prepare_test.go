@@ -2,6 +2,7 @@ package prepare_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -186,16 +187,21 @@ func TestPrepareBareLabNodeTwice(t *testing.T) {
 	// (SSH hardening), for the admin and for root.
 	adminPW, _ := store.Get(prepare.AdminPasswordSecret)
 	for _, spec := range []host.Spec{
-		{Name: "admin-password", Address: node.Address, Port: 22, User: "ubuntu", Password: adminPW},
-		{Name: "root-password", Address: node.Address, Port: 22, User: "root", Password: adminPW},
+		{Name: "admin-password", Address: node.Address, Port: 22, User: "ubuntu", Password: adminPW, HostKey: lab.HostKeyFingerprint(state, node.Name)},
+		{Name: "root-password", Address: node.Address, Port: 22, User: "root", Password: adminPW, HostKey: lab.HostKeyFingerprint(state, node.Name)},
 	} {
-		if h, err := ssh.Dial(ctx, spec, ssh.Options{KnownHosts: known}); err == nil {
+		h, err := ssh.Dial(ctx, spec, ssh.Options{KnownHosts: known})
+		var unknown *ssh.HostKeyUnknownError
+		switch {
+		case err == nil:
 			h.Close()
 			t.Errorf("%s: a password login got in after the SSH hardening", spec.Name)
+		case errors.As(err, &unknown), errors.Is(err, host.ErrHostKeyChanged):
+			t.Errorf("%s: refused for its host key, so the password was never tried: %v", spec.Name, err)
 		}
 	}
 	for _, spec := range []host.Spec{
-		{Name: "admin-key", Address: node.Address, Port: 22, User: "ubuntu", KeyFile: lab.KeyPath(state)},
+		{Name: "admin-key", Address: node.Address, Port: 22, User: "ubuntu", KeyFile: lab.KeyPath(state), HostKey: lab.HostKeyFingerprint(state, node.Name)},
 	} {
 		h, err := ssh.Dial(ctx, spec, ssh.Options{KnownHosts: known})
 		if err != nil {

@@ -133,22 +133,25 @@ func newHost(spec host.Spec, opts Options) *Host {
 	}
 }
 
-// Dialer returns an engine.Dialer that connects over SSH, pinning host keys
-// in known and cleaning output and errors with redact. A spec with Local
-// set gets host.NewLocal; a spec with Jump is tunnelled through that host,
+// Dialer returns an engine.Dialer that connects over SSH, checking host
+// keys against known and cleaning output and errors with redact. A host
+// nothing vouches for (no pinned key, no HostKey in its spec, no
+// TrustFirstKey) is refused (*HostKeyUnknownError). A spec with Local set
+// gets host.NewLocal; a spec with Jump is tunnelled through that host,
 // fetched from the inventory.
 func Dialer(known *KnownHosts, redact func(string) string) engine.Dialer {
 	return TrustDialer(known, redact, false)
 }
 
-// TrustDialer is Dialer that, strict, refuses a host whose key is neither
-// pinned nor given by a fingerprint (see Options.StrictHostKeys).
-func TrustDialer(known *KnownHosts, redact func(string) string, strict bool) engine.Dialer {
+// TrustDialer is Dialer that, with acceptNew, pins the first key of a
+// host nothing vouches for (see Options.AcceptNewHostKeys): only for
+// --accept-new-host-keys.
+func TrustDialer(known *KnownHosts, redact func(string) string, acceptNew bool) engine.Dialer {
 	return func(ctx context.Context, spec host.Spec, inv *engine.Inventory) (host.Host, error) {
 		if spec.Local {
 			return host.NewLocal(spec.Name), nil
 		}
-		opts := Options{KnownHosts: known, Redact: redact, StrictHostKeys: strict}
+		opts := Options{KnownHosts: known, Redact: redact, AcceptNewHostKeys: acceptNew}
 		if spec.Jump != "" {
 			jh, err := inv.Get(ctx, spec.Jump)
 			if err != nil {
@@ -230,8 +233,8 @@ func (h *Host) connectOnce(ctx context.Context) (*conn, error) {
 	cfg := &gossh.ClientConfig{
 		User:              h.user,
 		Auth:              methods,
-		HostKeyCallback:   h.known.callback(h.spec.Name, h.addr, trust{expected: h.spec.HostKey, acceptNew: !h.opts.StrictHostKeys || h.spec.TrustFirstKey}, &c.fp),
-		HostKeyAlgorithms: h.known.hostKeyAlgorithms(h.spec.Name, h.addr),
+		HostKeyCallback:   h.known.callback(h.spec.Name, h.addr, trust{expected: h.spec.HostKey, issued: h.spec.HostKeyIssued, acceptNew: h.opts.AcceptNewHostKeys || h.spec.TrustFirstKey}, &c.fp),
+		HostKeyAlgorithms: h.known.hostKeyAlgorithms(h.spec.Name, h.addr, h.spec.HostKey != ""),
 		Timeout:           h.opts.ConnectTimeout,
 	}
 
@@ -367,7 +370,8 @@ func isPermanent(err error) bool {
 }
 
 // DialerFor opens the pinned host keys at knownHosts and returns the
-// engine's dialer over SSH: the shape install.Options.Dialer takes.
+// engine's dialer over SSH, which refuses a host nothing vouches for: the
+// shape install.Options.Dialer takes.
 func DialerFor(knownHosts string, redact func(string) string) (engine.Dialer, error) {
 	known, err := Open(knownHosts)
 	if err != nil {
@@ -398,6 +402,6 @@ func DialerWith(tr HostKeyTrust) func(knownHosts string, redact func(string) str
 		if tr.ReadOnly {
 			known.ReadOnly()
 		}
-		return TrustDialer(known, redact, !tr.AcceptNew), nil
+		return TrustDialer(known, redact, tr.AcceptNew), nil
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/collabstack/collabstack/steps/pins"
 )
 
-// KnownHosts pins the host key of every host on first connection (trust on
-// first use) and refuses a later connection whose key differs. It is a
+// KnownHosts pins the host key of every host on its first connection
+// (when something vouches for that key: the spec's fingerprint, or an
+// explicit trust on first use) and refuses a later connection whose key
+// differs. It is a
 // store of steps/pins, as the PVE certificate pins are.
 //
 // The file holds one line per pinned key:
@@ -107,22 +109,35 @@ func (k *KnownHosts) Lookup(name, addr string) []gossh.PublicKey {
 }
 
 // Forget removes every key pinned for the host called name (any address)
-// and saves the file. Steps that recreate a machine call it so the new
-// machine's key is pinned on the next connection.
+// and saves the file, so the host's next key is pinned (or refused) as a
+// first one. A machine collabstack makes anew needs no Forget: its spec
+// carries the key collabstack gave it (host.Spec.HostKeyIssued).
 func (k *KnownHosts) Forget(name string) error { return k.store.Forget(name) }
 
 // trust says what a first connection to a host may pin.
 type trust struct {
 	// expected is the fingerprint the key must have ("" when unknown).
 	expected string
+	// issued: expected is the key collabstack made and gave the machine
+	// when it made it (host.Spec.HostKeyIssued), so that key replaces an
+	// older pin of the host's name: the machine was made anew.
+	issued bool
 	// acceptNew pins an unknown key without a fingerprint to compare.
 	acceptNew bool
 }
 
 // check verifies key for the host, pinning it when the host is new and
-// the key is the expected one (or new keys are accepted).
+// the key is the expected one (or new keys are accepted). A pinned key
+// is never replaced, except by the very key collabstack issued to a
+// machine it made anew (trust.issued): any other change is a
+// *HostKeyMismatchError.
 func (k *KnownHosts) check(name, addr string, key gossh.PublicKey, tr trust) error {
 	got := gossh.FingerprintSHA256(key)
+	if tr.issued && tr.expected != "" && tr.expected != got {
+		// collabstack knows the machine's key: even a pinned one (the old
+		// machine's) is refused.
+		return &HostKeyMismatchError{Host: name, Address: addr, Want: tr.expected, Got: got, Issued: true}
+	}
 	var refused error
 	err := k.store.Check(name, addr, knownValue(key), func() error {
 		switch {
@@ -139,6 +154,13 @@ func (k *KnownHosts) check(name, addr string, key gossh.PublicKey, tr trust) err
 		return nil
 	case refused != nil:
 		return refused
+	case errors.As(err, &mm) && tr.issued && tr.expected == got:
+		// The machine collabstack made anew offers the key collabstack
+		// gave it: the old machine's pin goes.
+		if err := k.store.Replace(name, addr, knownValue(key)); err != nil {
+			return fmt.Errorf("pin the new host key of %s (%s): %w", name, addr, err)
+		}
+		return nil
 	case errors.As(err, &mm):
 		want := mm.Want
 		if pinned, perr := parseKnownKey(mm.Want); perr == nil {
@@ -152,7 +174,12 @@ func (k *KnownHosts) check(name, addr string, key gossh.PublicKey, tr trust) err
 
 // hostKeyAlgorithms lists the algorithms that can verify the pinned keys,
 // so the server is asked for the key that was pinned and not another type.
-func (k *KnownHosts) hostKeyAlgorithms(name, addr string) []string {
+// With no pin but a fingerprint to compare (byFingerprint), ed25519 comes
+// first: fingerprints are read from ssh_host_ed25519_key.pub (the site
+// file's host_key) or are of the ed25519 key collabstack made, while
+// x/crypto/ssh would otherwise pick ECDSA or RSA first from a server that
+// has those keys too (Debian's sshd, OpenWrt's dropbear).
+func (k *KnownHosts) hostKeyAlgorithms(name, addr string, byFingerprint bool) []string {
 	var algos []string
 	for _, key := range k.Lookup(name, addr) {
 		switch key.Type() {
@@ -163,6 +190,9 @@ func (k *KnownHosts) hostKeyAlgorithms(name, addr string) []string {
 		default:
 			algos = append(algos, key.Type())
 		}
+	}
+	if len(algos) == 0 && byFingerprint {
+		algos = []string{gossh.KeyAlgoED25519, gossh.KeyAlgoECDSA256, gossh.KeyAlgoECDSA384, gossh.KeyAlgoECDSA521, gossh.KeyAlgoRSASHA512, gossh.KeyAlgoRSASHA256}
 	}
 	return algos
 }
@@ -189,12 +219,19 @@ type HostKeyMismatchError struct {
 	Got     string // SHA256 fingerprint of the offered key ("" when the host offered no key of the pinned type)
 	// FromSite: Want is the site file's host_key, not a pinned key.
 	FromSite bool
+	// Issued: Want is the key collabstack made and gave the machine when
+	// it made it (a VM's, through cloud-init or its first-boot script).
+	Issued bool
 }
 
 func (e *HostKeyMismatchError) Error() string {
 	got := e.Got
 	if got == "" {
 		got = "no key of the pinned type"
+	}
+	if e.Issued {
+		return fmt.Sprintf("host key of %s (%s) is not the one collabstack gave it when it made it: it should offer %s, it offers %s. "+
+			"Either the machine did not take its key (look at its console: cloud-init or the first-boot script), or someone is intercepting the connection", e.Host, e.Address, e.Want, got)
 	}
 	if e.FromSite {
 		return fmt.Sprintf("host key of %s (%s) is not the one the site file gives: host_key is %s, the host offers %s. "+

@@ -2,8 +2,10 @@
 // commands, github.com/pkg/sftp for files).
 //
 // One Host keeps one SSH connection and multiplexes every command on it as
-// separate sessions, so it is safe for concurrent use. Host keys are pinned
-// on first use in a KnownHosts file. A dropped connection is redialled
+// separate sessions, so it is safe for concurrent use. Host keys are
+// checked against a KnownHosts file; a host nothing vouches for (no pinned
+// key, no fingerprint in its spec) is refused unless the caller explicitly
+// accepts new keys (Options.AcceptNewHostKeys, spec.TrustFirstKey). A dropped connection is redialled
 // transparently, with backoff, by the next call that needs it. Every line
 // of output and every error goes through the redactor before it leaves.
 package ssh
@@ -26,11 +28,14 @@ type Options struct {
 	// KnownHosts pins host keys. Nil keeps the pins in memory for the
 	// life of the Host (a reconnect must still present the same key).
 	KnownHosts *KnownHosts
-	// StrictHostKeys refuses, with HostKeyUnknownError, the first
-	// connection to a host whose spec gives no fingerprint (HostKey) and
-	// does not say TrustFirstKey. Off, such a key is pinned on first use.
-	// A headless apply is strict unless --accept-new-host-keys is given.
-	StrictHostKeys bool
+	// AcceptNewHostKeys pins the key a host offers on the first
+	// connection when nothing vouches for it (no pinned key, no HostKey
+	// in its spec): trust on first use. The zero value refuses such a
+	// host with *HostKeyUnknownError (exit code 4). Set it only where
+	// the user asked for it (--accept-new-host-keys) or has just
+	// confirmed the fingerprint; a spec's TrustFirstKey says the same
+	// for one host.
+	AcceptNewHostKeys bool
 	// Jump, when set, is the host to tunnel through (spec.Jump resolved).
 	Jump *Host
 	// Redact cleans every output line and error message. The spec's
