@@ -113,3 +113,85 @@ func ExpandHome(p string) string {
 	}
 	return p
 }
+
+// Issue makes a new ed25519 key pair at path, replacing one that is there
+// (the private half 0600 in a 0700 folder, the public half as path.pub),
+// and returns the private key (OpenSSH PEM) and the public half as an
+// authorized_keys line ending in comment: a host key collabstack gives a
+// machine it makes, new for every machine it makes.
+func Issue(path, comment string) (private []byte, public string, err error) {
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, "", fmt.Errorf("make the key %s: %w", path, err)
+	}
+	block, err := gossh.MarshalPrivateKey(priv, comment)
+	if err != nil {
+		return nil, "", fmt.Errorf("make the key %s: %w", path, err)
+	}
+	sshPub, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		return nil, "", fmt.Errorf("make the key %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, "", fmt.Errorf("make the key %s: %w", path, err)
+	}
+	private = pem.EncodeToMemory(block)
+	if err := atomicfile.Write(path, private, 0o600); err != nil {
+		return nil, "", fmt.Errorf("save the key %s: %w", path, err)
+	}
+	line := AuthorizedLine(sshPub, comment)
+	if err := atomicfile.Write(path+".pub", []byte(line+"\n"), 0o644); err != nil {
+		return nil, "", fmt.Errorf("save the key %s.pub: %w", path, err)
+	}
+	return private, line, nil
+}
+
+// Fingerprint is the SHA256 fingerprint of the public key at path.pub,
+// "" when there is none.
+func Fingerprint(path string) string {
+	data, err := os.ReadFile(path + ".pub")
+	if err != nil {
+		return ""
+	}
+	k, _, _, _, err := gossh.ParseAuthorizedKey(data)
+	if err != nil {
+		return ""
+	}
+	return gossh.FingerprintSHA256(k)
+}
+
+// Dropbear returns the ed25519 private key at path in dropbear's own key
+// file format, which OpenWrt's dropbear reads as
+// /etc/dropbear/dropbear_ed25519_host_key: the string "ssh-ed25519", then
+// a 64-byte string of the 32-byte seed and the 32-byte public key
+// (dropbear's buf_put_ed25519_priv_key in src/ed25519.c; each string is a
+// big-endian uint32 length and the bytes, as in the SSH wire format).
+func Dropbear(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the key %s: %w", path, err)
+	}
+	raw, err := gossh.ParseRawPrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("read the key %s: %w", path, err)
+	}
+	var priv ed25519.PrivateKey
+	switch k := raw.(type) {
+	case ed25519.PrivateKey:
+		priv = k
+	case *ed25519.PrivateKey:
+		priv = *k
+	default:
+		return nil, fmt.Errorf("the key %s is %T, not ed25519", path, raw)
+	}
+	var b []byte
+	str := func(s []byte) {
+		b = append(b, byte(len(s)>>24), byte(len(s)>>16), byte(len(s)>>8), byte(len(s)))
+		b = append(b, s...)
+	}
+	str([]byte(gossh.KeyAlgoED25519))
+	str(append(append([]byte{}, priv.Seed()...), priv.Public().(ed25519.PublicKey)...))
+	return b, nil
+}
