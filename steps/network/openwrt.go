@@ -46,6 +46,11 @@ type RouterOptions struct {
 	ManageFrom string
 	// VPNPorts are forwarded to the VPN server (default: SoftEtherPorts).
 	VPNPorts []Port
+	// DropbearHostKey is the router's ed25519 host key in dropbear's
+	// format (sshkey.Dropbear), which the first-boot script writes before
+	// dropbear starts, so collabstack knows the key before it first
+	// connects; nil leaves dropbear to make its own keys.
+	DropbearHostKey []byte
 }
 
 func (o RouterOptions) withDefaults(s *site.Site, name string) RouterOptions {

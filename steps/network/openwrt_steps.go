@@ -240,7 +240,7 @@ func FirstBoot(s *site.Site, router, pubKey, rootPassword string, o RouterOption
 		return nil, err
 	}
 	data := map[string]any{"Name": router, "Kind": o.Kind, "Key": pubKey, "Password": rootPassword, "Batch": strings.TrimSpace(string(batch)),
-		"Devices": false, "LANDevice": "", "WANDevice": ""}
+		"Devices": false, "LANDevice": "", "WANDevice": "", "HostKey": octal(o.DropbearHostKey)}
 	if n, ok := findNode(s, router); ok && n.VM && s.Network != nil && len(n.Bridges) >= 2 {
 		up, down := s.Network.WANBridge, s.Network.LANBridge
 		if o.Kind == RouterVPN {
@@ -257,4 +257,15 @@ func FirstBoot(s *site.Site, router, pubKey, rootPassword string, o RouterOption
 		data["Devices"] = data["WANDevice"] != "" && data["LANDevice"] != ""
 	}
 	return render("openwrt/firstboot.sh.tmpl", data)
+}
+
+// octal writes every byte as a \NNN escape, which printf(1) (busybox's
+// too) turns back into the byte: binary data in a script, with no
+// character the shell or printf reads otherwise.
+func octal(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		fmt.Fprintf(&sb, "\\%03o", c)
+	}
+	return sb.String()
 }

@@ -236,3 +236,41 @@ func checkShell(t *testing.T, script []byte) {
 		t.Errorf("sh -n: %v: %s", err, out)
 	}
 }
+
+// The router's host key reaches the first-boot script as printf escapes
+// that a POSIX sh turns back into the very bytes, every byte value among
+// them, and the script stays valid. What this cannot show: OpenWrt's
+// busybox printf (it reads the same \NNN escapes) on a real first boot.
+func TestFirstBootWritesTheDropbearKey(t *testing.T) {
+	s := testSite(t)
+	key := make([]byte, 0, 256+83)
+	for i := 0; i < 256; i++ {
+		key = append(key, byte(i))
+	}
+	key = append(key, "'\"$(id)`id`%s\\n"...)
+	script, err := FirstBoot(s, OuterRouterName, "ssh-ed25519 AAAA collabstack", "pw", RouterOptions{DropbearHostKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShell(t, script)
+	var line string
+	for _, l := range strings.Split(string(script), "\n") {
+		if strings.HasPrefix(l, "printf ") && strings.HasSuffix(l, " > /etc/dropbear/dropbear_ed25519_host_key") {
+			line = strings.TrimSuffix(l, " > /etc/dropbear/dropbear_ed25519_host_key")
+		}
+	}
+	if line == "" {
+		t.Fatalf("no printf of the host key in\n%s", script)
+	}
+	out, err := exec.Command("sh", "-c", line).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != string(key) {
+		t.Errorf("printf wrote %q, want %q", out, key)
+	}
+	plain, _ := FirstBoot(s, OuterRouterName, "ssh-ed25519 AAAA collabstack", "pw", RouterOptions{})
+	if strings.Contains(string(plain), "dropbear_ed25519_host_key") {
+		t.Error("without a key the script still writes one")
+	}
+}

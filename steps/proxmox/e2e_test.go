@@ -2,17 +2,23 @@ package proxmox
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/internal/pvesim"
 	"github.com/collabstack/collabstack/steps/prepare"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/ssh"
 	"github.com/collabstack/collabstack/steps/swarm"
 )
 
@@ -61,7 +67,13 @@ func dockerReady(vm string) engine.Step {
 // TestFullTopologyOnSimulatedPVEHosts runs the VM steps of both PVE hosts
 // of a full site against two simulated nodes whose VMs start as lab
 // containers, then the swarm steps on swarm-manager and swarm-worker for
-// real; a second run changes nothing.
+// real; a second run changes nothing. The VMs' sshd present the host keys
+// collabstack put in their cloud-init user data (the simulator installs
+// them before sshd starts), and the dialer refuses any key nothing
+// vouches for: no VM is trusted on first use. What the simulator cannot
+// show: real cloud-init (cc_ssh) on the Debian cloud image writing those
+// keys, nor OpenWrt's first boot writing dropbear's (sshkey's test runs
+// the real dropbear on the key, network's test the script's printf).
 func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 	image := labImage(t)
 	s := fullSite(t, testLAN(7))
@@ -76,7 +88,7 @@ func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 	}
 
 	build := func() (*engine.Plan, *Set) {
-		set := New(s, s.StateDir, Options{APIURL: urls, SkipHostSetup: true, BootTimeout: 3 * time.Minute})
+		set := New(s, s.StateDir, Options{APIURL: urls, SkipHostSetup: true, WriteSnippet: snippetsOn(sims), BootTimeout: 3 * time.Minute})
 		p := engine.NewPlan()
 		p.MustAdd(set.Steps("router")...)
 		p.MustAdd(set.Steps("server")...)
@@ -97,7 +109,7 @@ func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 		}
 		return p, set
 	}
-	run := func(label string) engine.Summary {
+	runOnce := func(label string) (engine.Summary, string, error) {
 		p, _ := build()
 		te := newEnv(t, s, sshDialer(t, s), host.Spec{Name: "router", Local: true}, host.Spec{Name: "server", Local: true})
 		for h, secret := range secrets {
@@ -120,7 +132,7 @@ func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 		sum, err := r.Run(ctx)
 		t.Logf("%s: %+v in %s", label, sum, time.Since(start).Round(time.Second))
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", label, err, log.String())
+			return sum, log.String(), err
 		}
 		if label == "fresh apply" {
 			mgr, err := te.inv.Get(ctx, "swarm-manager")
@@ -134,6 +146,14 @@ func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 			if !strings.Contains(out, "swarm-manager Ready") || !strings.Contains(out, "swarm-worker Ready") || !strings.Contains(out, "role:common") {
 				t.Errorf("swarm nodes:\n%s", out)
 			}
+		}
+		return sum, log.String(), nil
+	}
+	run := func(label string) engine.Summary {
+		t.Helper()
+		sum, log, err := runOnce(label)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", label, err, log)
 		}
 		return sum
 	}
@@ -158,5 +178,41 @@ func TestFullTopologyOnSimulatedPVEHosts(t *testing.T) {
 	again := run("second apply")
 	if again.Changed != 0 {
 		t.Errorf("the second apply changed %d steps", again.Changed)
+	}
+	// Every VM was reached with the host key collabstack gave it (Debian:
+	// cloud-init user data; OpenWrt: its first-boot script, which lab.go's
+	// HostKey stands in for), pinned in known_hosts: no key was trusted on
+	// first use (the dialer refuses unknown keys).
+	kh, err := ssh.Open(filepath.Join(s.StateDir, "known_hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vm := range s.Proxmox.VMs {
+		want := HostKeyFingerprint(s.StateDir, vm.Name)
+		var got []string
+		for _, k := range kh.Lookup(vm.Name, netip.MustParsePrefix(vm.Address).Addr().String()+":22") {
+			got = append(got, gossh.FingerprintSHA256(k))
+		}
+		if want == "" || len(got) != 1 || got[0] != want {
+			t.Errorf("%s: pinned %v, issued %q", vm.Name, got, want)
+		}
+	}
+
+	// A VM that presents another key (here: swarm-worker's sshd given a
+	// new key, as a machine in the middle would present its own) stops
+	// the run with the host key error, exit code 4 (cli's exitCode maps
+	// *ssh.HostKeyMismatchError to it).
+	ctx := context.Background()
+	if out, err := exec.CommandContext(ctx, "docker", "exec", l.Container("swarm-worker"), "sh", "-c",
+		"rm -f /etc/ssh/ssh_host_ed25519_key* && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key && systemctl restart ssh").CombinedOutput(); err != nil {
+		t.Fatalf("give swarm-worker another host key: %v\n%s", err, out)
+	}
+	_, log, err := runOnce("apply with swarm-worker presenting another key")
+	var mm *ssh.HostKeyMismatchError
+	if !errors.As(err, &mm) || mm.Host != "swarm-worker" || !errors.Is(err, host.ErrHostKeyChanged) {
+		t.Fatalf("want swarm-worker's host key error, got %T %v\n%s", err, err, log)
+	}
+	if !mm.Issued || mm.Want != HostKeyFingerprint(s.StateDir, "swarm-worker") {
+		t.Errorf("the error does not name the issued key: %v", mm)
 	}
 }

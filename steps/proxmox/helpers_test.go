@@ -173,3 +173,25 @@ func countRequests(sim *pvesim.Server, method, path string) int {
 	}
 	return n
 }
+
+// snippetsTo puts the snippets the create steps write into the simulator,
+// where WriteSnippetOverSSH would write them onto the PVE host's storage
+// (pvesm path, upload 0600 as root): these tests have no SSH to a PVE
+// host, so they cannot show that upload.
+func snippetsTo(sim *pvesim.Server) SnippetWriter {
+	return func(_ context.Context, _ *engine.Env, _, volume string, data []byte) error {
+		sim.PutSnippet(volume, data)
+		return nil
+	}
+}
+
+// snippetsOn is snippetsTo for the simulators of several PVE hosts.
+func snippetsOn(sims map[string]*pvesim.Server) SnippetWriter {
+	return func(ctx context.Context, env *engine.Env, pveHost, volume string, data []byte) error {
+		sim, ok := sims[pveHost]
+		if !ok {
+			return fmt.Errorf("no simulator for %s", pveHost)
+		}
+		return snippetsTo(sim)(ctx, env, pveHost, volume, data)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/collabstack/collabstack/steps/network"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/sshkey"
 	"github.com/collabstack/collabstack/templates"
 )
 
@@ -320,7 +321,16 @@ func (x *Set) openWrtImageStep(pveHost string, vm site.VM, needs []string) engin
 			if err != nil {
 				return nil, nil, err
 			}
-			fb, err := network.FirstBoot(x.s, vm.Name, key, pw, network.RouterOptions{})
+			// The router's host key, in dropbear's format: kept while the
+			// state directory keeps it (the image is made again from it).
+			if _, err := sshkey.Ensure(HostKeyPath(x.stateDir, vm.Name), ""); err != nil {
+				return nil, nil, err
+			}
+			hostKey, err := sshkey.Dropbear(HostKeyPath(x.stateDir, vm.Name))
+			if err != nil {
+				return nil, nil, err
+			}
+			fb, err := network.FirstBoot(x.s, vm.Name, key, pw, network.RouterOptions{DropbearHostKey: hostKey})
 			if err != nil {
 				return nil, nil, err
 			}

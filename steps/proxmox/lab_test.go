@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
@@ -18,6 +21,7 @@ import (
 	"github.com/collabstack/collabstack/steps/lab"
 	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/steps/ssh"
+	"github.com/collabstack/collabstack/steps/sshkey"
 )
 
 // labImage starts a lab node (building the lab image with Docker once)
@@ -62,6 +66,20 @@ func simLab(t *testing.T, s *site.Site, image string) *pvesim.Lab {
 			v, _ := SiteVM(s, vm.Name)
 			return netip.MustParsePrefix(v.Address).Addr().String()
 		},
+		// An OpenWrt VM's host key as its first-boot script installs it
+		// (the image step makes the key: these tests skip that step, so
+		// the key is made here the same way, sshkey.Ensure).
+		HostKey: func(vm pvesim.VM) []byte {
+			path := HostKeyPath(s.StateDir, vm.Name)
+			if _, err := sshkey.Ensure(path, ""); err != nil {
+				t.Error(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Error(err)
+			}
+			return data
+		},
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -73,6 +91,9 @@ func simLab(t *testing.T, s *site.Site, image string) *pvesim.Lab {
 	return l
 }
 
+// sshDialer is the dialer of a headless apply without
+// --accept-new-host-keys: a VM must offer the host key collabstack gave
+// it, from its first connection on.
 func sshDialer(t *testing.T, s *site.Site) engine.Dialer {
 	t.Helper()
 	d, err := ssh.DialerFor(filepath.Join(s.StateDir, "known_hosts"), nil)
@@ -89,7 +110,7 @@ func TestAStartedVMBecomesAHostThatAnswersSSH(t *testing.T) {
 	sim, secret := startSim(t, pvesim.Options{OnStart: l.OnStart, OnStop: l.OnStop}, Privileges...)
 	te := newEnv(t, s, sshDialer(t, s))
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, BootTimeout: 3 * time.Minute})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim), BootTimeout: 3 * time.Minute})
 	ids := []string{BudgetID("pve"), CreateID("swarm-manager"), VMStepID("swarm-manager", "start"), VMStepID("swarm-manager", "boot"), ReadyID("swarm-manager")}
 	steps := set.Steps("pve")
 	if _, err := te.run(t, steps, ids...); err != nil {
@@ -121,12 +142,51 @@ func TestAStartedVMBecomesAHostThatAnswersSSH(t *testing.T) {
 	// A second run, from a fresh inventory: nothing to do, the host is
 	// registered again by the boot step's check.
 	te2 := newEnv(t, s, sshDialer(t, s))
-	again := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	again := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	applied, err := te2.run(t, again.Steps("pve"), ids...)
 	if err != nil || len(applied) != 0 {
 		t.Fatalf("second run applied %v: %v", applied, err)
 	}
 	if _, ok := te2.inv.Spec("swarm-manager"); !ok {
 		t.Error("the second run did not register swarm-manager")
+	}
+
+	// The VM is deleted (in the web interface) and made again by the
+	// next run: a new host key, handed over through cloud-init, replaces
+	// the old VM's pin before the first connection, which is verified.
+	known := func() string {
+		kh, err := ssh.Open(filepath.Join(s.StateDir, "known_hosts"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fps []string
+		for _, k := range kh.Lookup("swarm-manager", spec.Address+":22") {
+			fps = append(fps, gossh.FingerprintSHA256(k))
+		}
+		return strings.Join(fps, " ")
+	}
+	oldPin := known()
+	if oldPin == "" || oldPin != HostKeyFingerprint(s.StateDir, "swarm-manager") {
+		t.Fatalf("pinned %q, issued %q", oldPin, HostKeyFingerprint(s.StateDir, "swarm-manager"))
+	}
+	te2.inv.Close()
+	if err := sim.DeleteVM(ctx, "swarm-manager"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Remove(ctx, vm); err != nil {
+		t.Fatal(err)
+	}
+	te3 := newEnv(t, s, sshDialer(t, s))
+	remade := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim), BootTimeout: 3 * time.Minute})
+	applied, err = te3.run(t, remade.Steps("pve"), ids...)
+	if err != nil {
+		t.Fatalf("re-creating the VM: %v\n%s", err, te3.logs)
+	}
+	if !slices.Contains(applied, CreateID("swarm-manager")) {
+		t.Errorf("re-run applied %v, want the create step", applied)
+	}
+	newPin := known()
+	if newPin == oldPin || newPin != HostKeyFingerprint(s.StateDir, "swarm-manager") {
+		t.Errorf("after re-creating: pinned %q (before %q), issued %q", newPin, oldPin, HostKeyFingerprint(s.StateDir, "swarm-manager"))
 	}
 }

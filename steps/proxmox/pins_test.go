@@ -36,7 +36,7 @@ func TestAChangedCertificateStopsTheRun(t *testing.T) {
 	if err := os.WriteFile(file, []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	steps := set.Steps("pve")
 	if _, err := te.run(t, steps, BudgetID("pve")); err != nil {
 		t.Fatalf("the pinned certificate was refused: %v", err)
@@ -49,7 +49,7 @@ func TestAChangedCertificateStopsTheRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// A new session, as on the next apply: the API is connected again.
-	set = New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set = New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	steps = set.Steps("pve")
 	plan := engine.NewPlan()
 	have := map[string]bool{}

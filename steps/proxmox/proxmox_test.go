@@ -3,6 +3,7 @@ package proxmox
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	px "github.com/luthermonson/go-proxmox"
+	"go.yaml.in/yaml/v3"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/internal/pvesim"
@@ -161,7 +164,7 @@ func TestVMsAreCreatedOnceAndFoundAgainByNameAndTag(t *testing.T) {
 	addOpenWrtDisks(sim, s)
 	te := newEnv(t, s, nil)
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	steps := set.Steps("pve")
 
 	applied := createAll(t, te, steps, s)
@@ -216,10 +219,20 @@ func TestVMsAreCreatedOnceAndFoundAgainByNameAndTag(t *testing.T) {
 		if ci.User != site.DefaultAdminUser || len(ci.Keys) != 1 || ci.Keys[0] != strings.TrimSpace(string(key)) {
 			t.Errorf("%s: cloud-init user %q keys %q, want %s and the VM key", want.Name, ci.User, ci.Keys, site.DefaultAdminUser)
 		}
+		// The user data carries the host key collabstack made and keeps.
+		signer, err := gossh.ParsePrivateKey([]byte(ci.HostKeys["ed25519_private"]))
+		if err != nil || !ci.DeleteKeys || HostKeyFingerprint(s.StateDir, want.Name) == "" ||
+			gossh.FingerprintSHA256(signer.PublicKey()) != HostKeyFingerprint(s.StateDir, want.Name) ||
+			!strings.HasPrefix(ci.HostKeys["ed25519_public"], "ssh-ed25519 ") {
+			t.Errorf("%s: host keys in the user data %v (%v), delete %v, kept %q", want.Name, ci.HostKeys, err, ci.DeleteKeys, HostKeyFingerprint(s.StateDir, want.Name))
+		}
+		if fi, err := os.Stat(HostKeyPath(s.StateDir, want.Name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: kept host key %v %v", want.Name, fi, err)
+		}
 		if len(ci.Interfaces) != 1 || ci.Interfaces[0].Address.String() != want.Address || ci.Interfaces[0].Gateway != s.Network.Gateway {
 			t.Errorf("%s: interfaces %+v, want %s via %s", want.Name, ci.Interfaces, want.Address, s.Network.Gateway)
 		}
-		if c["agent"] != "enabled=1" || c["cicustom"] != "vendor=local:snippets/"+VendorSnippet {
+		if c["agent"] != "enabled=1" || c["cicustom"] != "user=local:snippets/"+UserDataSnippet(want.Name)+",vendor=local:snippets/"+VendorSnippet {
 			t.Errorf("%s: agent %q cicustom %q", want.Name, c["agent"], c["cicustom"])
 		}
 		if sz := diskSize(c["scsi0"]); sz != int64(want.DiskGB)<<30 {
@@ -229,7 +242,7 @@ func TestVMsAreCreatedOnceAndFoundAgainByNameAndTag(t *testing.T) {
 
 	creates := countRequests(sim, "POST", "/api2/json/nodes/pve/qemu")
 	// A second run, with a fresh set (a new process), changes nothing.
-	again := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	again := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	if applied := createAll(t, te, again.Steps("pve"), s); len(applied) != 0 {
 		t.Errorf("second run applied %v", applied)
 	}
@@ -268,7 +281,7 @@ func TestSnapshotAndRollbackKeepDataDisks(t *testing.T) {
 	addOpenWrtDisks(sim, s)
 	te := newEnv(t, s, nil)
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	steps := append(set.Steps("pve"), set.SnapshotStep("swarm-worker", "before prepare"))
 	createAll(t, te, steps, s)
 
@@ -325,7 +338,7 @@ func TestTheRoleHoldsExactlyThePrivilegesUsed(t *testing.T) {
 	addOpenWrtDisks(sim, s)
 	te := newEnv(t, s, nil)
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	steps := append(set.Steps("pve"), set.SnapshotStep("swarm-manager", "x"))
 	createAll(t, te, steps, s)
 	if _, err := te.run(t, steps, SnapshotID("swarm-manager", "x")); err != nil {
@@ -358,7 +371,7 @@ func TestEachPrivilegeIsNeeded(t *testing.T) {
 			addOpenWrtDisks(sim, s)
 			te := newEnv(t, s, nil)
 			te.sec.Set(TokenSecret("pve"), secret)
-			set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+			set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 			steps := append(set.Steps("pve"), set.SnapshotStep("swarm-manager", "x"))
 			ids := append([]string{BudgetID("pve")}, vmIDs(s, "create", "start")...)
 			_, err := te.run(t, steps, append(ids, SnapshotID("swarm-manager", "x"))...)
@@ -392,7 +405,7 @@ func TestAFailedTaskReportsItsLog(t *testing.T) {
 	// No OpenWrt disks in storage: the import fails in the create task.
 	te := newEnv(t, s, nil)
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	_, err := te.run(t, set.Steps("pve"), CreateID("outer-openwrt"))
 	if err == nil || !strings.Contains(err.Error(), "task failed") || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("got %v", err)
@@ -410,7 +423,7 @@ func TestTheBudgetStopsVMsThatDoNotFit(t *testing.T) {
 	sim, secret := startSim(t, pvesim.Options{MemoryMiB: 16384, CPUs: 8}, Privileges...)
 	te := newEnv(t, s, nil)
 	te.sec.Set(TokenSecret("pve"), secret)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	_, err := te.run(t, set.Steps("pve"), BudgetID("pve"))
 	if err == nil || !strings.Contains(err.Error(), "16384 MB") || !strings.Contains(engine.HintOf(err), "memory_mb") {
 		t.Fatalf("budget: %v (hint %q)", err, engine.HintOf(err))
@@ -424,7 +437,7 @@ func TestWithoutATokenTheStepsSayHowToGetOne(t *testing.T) {
 	s := singleSite(t, "10.231.13.0/24")
 	sim, _ := startSim(t, pvesim.Options{}, Privileges...)
 	te := newEnv(t, s, nil)
-	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true})
+	set := New(s, s.StateDir, Options{APIURL: map[string]string{"pve": sim.URL}, SkipHostSetup: true, WriteSnippet: snippetsTo(sim)})
 	_, err := te.run(t, set.Steps("pve"), BudgetID("pve"))
 	if err == nil || !strings.Contains(engine.HintOf(err), "secret set "+TokenSecret("pve")) {
 		t.Fatalf("got %v (hint %q)", err, engine.HintOf(err))
@@ -564,5 +577,41 @@ func TestPinnedImagesAreComplete(t *testing.T) {
 	}
 	if !strings.HasSuffix(imgs.Debian.File, ".qcow2") {
 		t.Errorf("the Debian image must be a .qcow2 to be an import volume: %s", imgs.Debian.File)
+	}
+}
+
+// The user data keeps every value data: a hostile user name, key or host
+// key reads back from the YAML exactly as given, adding no key of its own.
+func TestUserDataKeepsHostileValuesData(t *testing.T) {
+	hostile := "a'b\"c`id`$(id)${HOME};d\\e&f|g{h}#i\n'\" PWNED: yes\n- x\nssh_deletekeys: false"
+	u := UserData{Hostname: "vm" + hostile, User: hostile, AuthorizedKey: hostile, HostKeyPrivate: hostile, HostKeyPublic: hostile}
+	out, err := u.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "#cloud-config\n") {
+		t.Fatalf("user data does not start with #cloud-config:\n%s", out)
+	}
+	var got map[string]any
+	if err := yaml.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	keys := slices.Sorted(maps.Keys(got))
+	want := []string{"chpasswd", "hostname", "manage_etc_hosts", "ssh_authorized_keys", "ssh_deletekeys", "ssh_genkeytypes", "ssh_keys", "user", "users"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys %v, want %v", keys, want)
+	}
+	if got["user"] != hostile || got["hostname"] != "vm"+hostile || got["ssh_deletekeys"] != true {
+		t.Errorf("user %q hostname %q deletekeys %v", got["user"], got["hostname"], got["ssh_deletekeys"])
+	}
+	if ak, _ := got["ssh_authorized_keys"].([]any); len(ak) != 1 || ak[0] != hostile {
+		t.Errorf("ssh_authorized_keys %v", got["ssh_authorized_keys"])
+	}
+	hk, _ := got["ssh_keys"].(map[string]any)
+	if len(hk) != 2 || hk["ed25519_private"] != hostile || hk["ed25519_public"] != hostile {
+		t.Errorf("ssh_keys %v", hk)
+	}
+	if gk, _ := got["ssh_genkeytypes"].([]any); gk == nil || len(gk) != 0 {
+		t.Errorf("ssh_genkeytypes %v, want an empty list", got["ssh_genkeytypes"])
 	}
 }

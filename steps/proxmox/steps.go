@@ -75,9 +75,9 @@ type Options struct {
 	Routable func(netip.Addr) bool
 	// BootTimeout bounds the wait for a new VM to answer SSH (default 15 min).
 	BootTimeout time.Duration
-	// ForgetHostKey, when set, is called with a VM's name when it is
-	// created anew, so its new SSH host key can be pinned.
-	ForgetHostKey func(name string) error
+	// WriteSnippet writes a Debian VM's user data (it holds the VM's
+	// private host key) onto its PVE host (default WriteSnippetOverSSH).
+	WriteSnippet SnippetWriter
 	// VMAfter lists more steps a VM's create step waits for, by VM name
 	// (Debian VMs reach the internet through the outer router: let them
 	// wait for its configuration).
@@ -111,6 +111,9 @@ func New(s *site.Site, stateDir string, o Options) *Set {
 	}
 	if o.ImageStorage == "" {
 		o.ImageStorage = "local"
+	}
+	if o.WriteSnippet == nil {
+		o.WriteSnippet = WriteSnippetOverSSH
 	}
 	return &Set{s: s, stateDir: stateDir, o: o, pins: o.Pins, apis: map[string]*API{}, sec: map[string]string{}}
 }
@@ -386,7 +389,8 @@ func (x *Set) spec(env *engine.Env, vm site.VM) (VMSpec, error) {
 		if err != nil {
 			return sp, err
 		}
-		ci := &CloudInitSpec{User: x.loginUser(vm), Key: key, Vendor: x.o.ImageStorage + ":snippets/" + VendorSnippet}
+		ci := &CloudInitSpec{User: x.loginUser(vm), Key: key, Vendor: x.o.ImageStorage + ":snippets/" + VendorSnippet,
+			UserData: x.o.ImageStorage + ":snippets/" + UserDataSnippet(vm.Name)}
 		if sp.Gateway != "" {
 			ci.Nameservers = []string{sp.Gateway}
 		}
@@ -424,13 +428,20 @@ func (x *Set) vmSteps(pveHost string, vm site.VM, deps []string) []engine.Step {
 			if err != nil {
 				return err
 			}
+			if ci := sp.CloudInit; ci != nil && ci.UserData != "" {
+				// A new host key for every VM made: it replaces the pin
+				// of a VM of that name made before (see register).
+				data, err := x.issueUserData(name, ci.User, ci.Key)
+				if err != nil {
+					return err
+				}
+				if err := x.o.WriteSnippet(ctx, env, pveHost, ci.UserData, data); err != nil {
+					return err
+				}
+				env.Logf("gave %s the host key %s through cloud-init", name, HostKeyFingerprint(x.stateDir, name))
+			}
 			if _, err := a.Create(ctx, sp, env.Logf); err != nil {
 				return err
-			}
-			if x.o.ForgetHostKey != nil {
-				if err := x.o.ForgetHostKey(name); err != nil {
-					return fmt.Errorf("forget the old host key of %s: %w", name, err)
-				}
 			}
 			return nil
 		},
@@ -485,10 +496,15 @@ func (x *Set) register(env *engine.Env, vm site.VM) error {
 	if err != nil {
 		return err
 	}
-	// The VM was made by this run on the site's own bridge; its first
-	// key is pinned. (Handing it a key collabstack made, through
-	// cloud-init, would make even that first contact verified.)
-	spec.TrustFirstKey = true
+	// collabstack made the VM's host key and gave it to the VM (cloud-init,
+	// the first-boot script): the VM must offer exactly that key, even
+	// on the first connection, and that key replaces the pin of a VM of
+	// the name made before. A VM without such a key (made before
+	// collabstack issued keys, or a state directory that lost them) is
+	// refused as unknown unless --accept-new-host-keys.
+	if fp := HostKeyFingerprint(x.stateDir, vm.Name); fp != "" {
+		spec.HostKey, spec.HostKeyIssued = fp, true
+	}
 	if env.Hosts != nil {
 		env.Hosts.Register(spec)
 	}

@@ -141,6 +141,10 @@ type CloudInitSpec struct {
 	SearchDomain string
 	// Vendor is the snippet volume of vendor-data (guest agent).
 	Vendor string
+	// UserData is the snippet volume of the VM's own user data, which
+	// replaces what PVE makes of User and Key and carries the VM's host
+	// key (UserData.Render); "" lets PVE generate it.
+	UserData string
 }
 
 // Default sizes when the site file leaves them out.
@@ -219,8 +223,15 @@ func (sp VMSpec) Options() []px.VirtualMachineOption {
 			opt("sshkeys", px.EncodeSSHKeys(ci.Key)),
 			opt("ciupgrade", 0),
 		)
+		var custom []string
+		if ci.UserData != "" {
+			custom = append(custom, "user="+ci.UserData)
+		}
 		if ci.Vendor != "" {
-			opts = append(opts, opt("cicustom", "vendor="+ci.Vendor))
+			custom = append(custom, "vendor="+ci.Vendor)
+		}
+		if len(custom) > 0 {
+			opts = append(opts, opt("cicustom", strings.Join(custom, ",")))
 		}
 		if len(ci.Nameservers) > 0 {
 			opts = append(opts, opt("nameserver", strings.Join(ci.Nameservers, " ")))

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // CloudInit is what PVE's NoCloud cloud-init drive would tell the guest,
@@ -24,6 +26,21 @@ type CloudInit struct {
 	Nameservers, SearchDomains []string
 	// Custom is cicustom (snippet volumes).
 	Custom string
+	// HostKeys are the SSH host keys of the user data's ssh_keys
+	// (cloud-init's cc_ssh: ed25519_private, ed25519_public, ...), with
+	// DeleteKeys its ssh_deletekeys (cc_ssh's default: true).
+	HostKeys   map[string]string
+	DeleteKeys bool
+}
+
+// userData is what the simulator reads of a custom user data snippet:
+// the keys cloud-init's cc_ssh and the default user read.
+type userData struct {
+	Hostname       string            `yaml:"hostname"`
+	User           string            `yaml:"user"`
+	AuthorizedKeys []string          `yaml:"ssh_authorized_keys"`
+	DeleteKeys     *bool             `yaml:"ssh_deletekeys"`
+	HostKeys       map[string]string `yaml:"ssh_keys"`
 }
 
 // Interface is one NIC's network configuration.
@@ -91,5 +108,25 @@ func (v VM) CloudInit() (CloudInit, error) {
 	}
 	ci.Nameservers = splitList(v.Config["nameserver"])
 	ci.SearchDomains = splitList(v.Config["searchdomain"])
+	ci.DeleteKeys = true
+	if v.UserData != nil {
+		// A custom user data snippet replaces what PVE would generate
+		// from ciuser and sshkeys (qemu-server's Cloudinit.pm,
+		// get_custom_cloudinit_files).
+		if !strings.HasPrefix(string(v.UserData), "#cloud-config\n") {
+			return ci, fmt.Errorf("VM %d (%s): its user data is not #cloud-config", v.ID, v.Name)
+		}
+		var u userData
+		if err := yaml.Unmarshal(v.UserData, &u); err != nil {
+			return ci, fmt.Errorf("VM %d (%s): user data: %w", v.ID, v.Name, err)
+		}
+		ci.User, ci.Keys, ci.HostKeys = u.User, u.AuthorizedKeys, u.HostKeys
+		if u.Hostname != "" {
+			ci.Hostname = u.Hostname
+		}
+		if u.DeleteKeys != nil {
+			ci.DeleteKeys = *u.DeleteKeys
+		}
+	}
 	return ci, nil
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -34,9 +35,13 @@ type Lab struct {
 	// and Gateway (the address this machine gets on it) when missing.
 	Network, Subnet, Gateway string
 	// Keys and User stand in for cloud-init on VMs without it (OpenWrt):
-	// the keys root gets. Address gives such a VM's address.
+	// the keys root gets. Address gives such a VM's address. HostKey, when
+	// set, gives such a VM's SSH host key (OpenSSH private key), as the
+	// OpenWrt first-boot script would install it; otherwise the VM makes
+	// its own, as a first boot does.
 	Keys    func(VM) []string
 	Address func(VM) string
+	HostKey func(VM) []byte
 	// Logf receives progress lines (optional).
 	Logf func(format string, args ...any)
 
@@ -68,7 +73,10 @@ func docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
 
 // container is the VM's container: by name, so one Lab can serve the
 // simulators of several PVE hosts.
-func (l *Lab) container(vm VM) string { return l.Network + "-" + vm.Name }
+func (l *Lab) container(vm VM) string { return l.Container(vm.Name) }
+
+// Container is the docker container of the VM called name.
+func (l *Lab) Container(name string) string { return l.Network + "-" + name }
 
 // OnStart starts (or makes and starts) the VM's container.
 func (l *Lab) OnStart(ctx context.Context, vm VM) error {
@@ -77,14 +85,18 @@ func (l *Lab) OnStart(ctx context.Context, vm VM) error {
 		_, err := docker(ctx, nil, "start", name)
 		return err
 	}
-	user, keys, addr, err := l.identity(vm)
+	user, keys, addr, hostKey, err := l.identity(vm)
 	if err != nil {
 		return err
 	}
 	if err := l.ensureNetwork(ctx); err != nil {
 		return err
 	}
-	files, err := hostKeyTar()
+	// The host key goes in before sshd first starts, as cloud-init's
+	// cc_ssh writes ssh_keys before ssh.service starts. The lab image
+	// has no other host key and its sshd_config names only the ed25519
+	// one, which stands for ssh_deletekeys.
+	files, err := hostKeyTar(hostKey)
 	if err != nil {
 		return err
 	}
@@ -131,6 +143,12 @@ func (l *Lab) OnStart(ctx context.Context, vm VM) error {
 	return last
 }
 
+// Remove removes the VM's container and its volumes (the VM was deleted).
+func (l *Lab) Remove(ctx context.Context, vm VM) error {
+	_, err := docker(ctx, nil, "rm", "-f", "-v", l.container(vm))
+	return err
+}
+
 // OnStop stops the VM's container.
 func (l *Lab) OnStop(ctx context.Context, vm VM) error {
 	_, err := docker(ctx, nil, "stop", "--time", "5", l.container(vm))
@@ -157,11 +175,12 @@ func (l *Lab) Close(ctx context.Context) error {
 	return first
 }
 
-// identity is the login user, keys and address of the VM's container.
-func (l *Lab) identity(vm VM) (string, []string, netip.Addr, error) {
+// identity is the login user, keys, address and host key (nil: make
+// one) of the VM's container.
+func (l *Lab) identity(vm VM) (string, []string, netip.Addr, []byte, error) {
 	subnet, err := netip.ParsePrefix(l.Subnet)
 	if err != nil {
-		return "", nil, netip.Addr{}, fmt.Errorf("pvesim lab: subnet %q: %w", l.Subnet, err)
+		return "", nil, netip.Addr{}, nil, fmt.Errorf("pvesim lab: subnet %q: %w", l.Subnet, err)
 	}
 	ci, err := vm.CloudInit()
 	if err == nil {
@@ -169,21 +188,32 @@ func (l *Lab) identity(vm VM) (string, []string, netip.Addr, error) {
 		if user == "" {
 			user = "root"
 		}
+		var hostKey []byte
+		if k := ci.HostKeys["ed25519_private"]; k != "" {
+			hostKey = []byte(k)
+		}
 		for _, iface := range ci.Interfaces {
 			if iface.Address.IsValid() && subnet.Contains(iface.Address.Addr()) {
-				return user, ci.Keys, iface.Address.Addr(), nil
+				return user, ci.Keys, iface.Address.Addr(), hostKey, nil
 			}
 		}
-		return "", nil, netip.Addr{}, fmt.Errorf("pvesim lab: VM %s has no static address in %s (ipconfig)", vm.Name, l.Subnet)
+		return "", nil, netip.Addr{}, nil, fmt.Errorf("pvesim lab: VM %s has no static address in %s (ipconfig)", vm.Name, l.Subnet)
+	}
+	if vm.UserData != nil {
+		return "", nil, netip.Addr{}, nil, err
 	}
 	if l.Keys == nil || l.Address == nil {
-		return "", nil, netip.Addr{}, fmt.Errorf("pvesim lab: VM %s has no cloud-init and the lab has no Keys and Address for it", vm.Name)
+		return "", nil, netip.Addr{}, nil, fmt.Errorf("pvesim lab: VM %s has no cloud-init and the lab has no Keys and Address for it", vm.Name)
 	}
 	a, err := netip.ParseAddr(l.Address(vm))
 	if err != nil {
-		return "", nil, netip.Addr{}, fmt.Errorf("pvesim lab: VM %s: %w", vm.Name, err)
+		return "", nil, netip.Addr{}, nil, fmt.Errorf("pvesim lab: VM %s: %w", vm.Name, err)
 	}
-	return "root", l.Keys(vm), a, nil
+	var hostKey []byte
+	if l.HostKey != nil {
+		hostKey = l.HostKey(vm)
+	}
+	return "root", l.Keys(vm), a, hostKey, nil
 }
 
 func (l *Lab) ensureNetwork(ctx context.Context) error {
@@ -203,18 +233,28 @@ func (l *Lab) ensureNetwork(ctx context.Context) error {
 	return nil
 }
 
-// hostKeyTar is a tar with a fresh ed25519 host key, as a first boot
-// makes one.
-func hostKeyTar() ([]byte, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// hostKeyTar is a tar with the host key given (an OpenSSH private key),
+// or with a fresh ed25519 key, as a first boot makes one.
+func hostKeyTar(given []byte) ([]byte, error) {
+	var priv any
+	if given != nil {
+		k, err := ssh.ParseRawPrivateKey(given)
+		if err != nil {
+			return nil, fmt.Errorf("pvesim lab: host key: %w", err)
+		}
+		priv = k
+	} else {
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		priv = k
+	}
+	block, err := ssh.MarshalPrivateKey(priv.(crypto.PrivateKey), "")
 	if err != nil {
 		return nil, err
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "")
-	if err != nil {
-		return nil, err
-	}
-	sshPub, err := ssh.NewPublicKey(pub)
+	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +267,7 @@ func hostKeyTar() ([]byte, error) {
 		data []byte
 	}{
 		{"etc/ssh/ssh_host_ed25519_key", 0o600, pem.EncodeToMemory(block)},
-		{"etc/ssh/ssh_host_ed25519_key.pub", 0o644, ssh.MarshalAuthorizedKey(sshPub)},
+		{"etc/ssh/ssh_host_ed25519_key.pub", 0o644, ssh.MarshalAuthorizedKey(signer.PublicKey())},
 	} {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: now, Typeflag: tar.TypeReg}); err != nil {
 			return nil, err

@@ -26,6 +26,10 @@ type VM struct {
 	Config map[string]string
 	// Snapshots are the snapshot names, oldest first.
 	Snapshots []string
+	// UserData is the content of the VM's custom user data snippet
+	// (cicustom user=), nil when it has none or it was not put with
+	// PutSnippet.
+	UserData []byte
 }
 
 type vmState struct {
@@ -64,6 +68,44 @@ func (v *vmState) view(node string) VM {
 	return out
 }
 
+// viewLocked is the VM as tests see it, with the content of its custom
+// user data snippet (cicustom user=) when the snippet was put.
+func (s *Server) viewLocked(v *vmState) VM {
+	out := v.view(s.opts.Node)
+	for _, part := range strings.Split(v.conf["cicustom"], ",") {
+		if vol, ok := strings.CutPrefix(part, "user="); ok {
+			if data, ok := s.snippets[vol]; ok {
+				out.UserData = append([]byte(nil), data...)
+			}
+		}
+	}
+	return out
+}
+
+// DeleteVM removes the VM called name, as someone removing it in the web
+// interface would (the simulator has no DELETE endpoint: collabstack never
+// deletes VMs). The OnStop hook runs when it is running.
+func (s *Server) DeleteVM(ctx context.Context, name string) error {
+	s.mu.Lock()
+	var id int
+	for vid, v := range s.vms {
+		if v.conf["name"] == name {
+			id = vid
+		}
+	}
+	s.mu.Unlock()
+	if id == 0 {
+		return fmt.Errorf("no VM called %s", name)
+	}
+	if err := s.stopVM(ctx, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	delete(s.vms, id)
+	s.mu.Unlock()
+	return nil
+}
+
 func copyConf(m map[string]string) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, v := range m {
@@ -83,7 +125,7 @@ func (s *Server) VMs() []VM {
 	sort.Ints(ids)
 	var out []VM
 	for _, id := range ids {
-		out = append(out, s.vms[id].view(s.opts.Node))
+		out = append(out, s.viewLocked(s.vms[id]))
 	}
 	return out
 }
@@ -801,7 +843,7 @@ func (s *Server) startVM(ctx context.Context, id int, logf func(string, ...any))
 	for k, val := range v.conf {
 		hasCI = hasCI || (isDrive(k) && strings.Contains(val, "cloudinit"))
 	}
-	view := v.view(s.opts.Node)
+	view := s.viewLocked(v)
 	s.mu.Unlock()
 	if hasCI {
 		logf("generating cloud-init ISO")
@@ -826,7 +868,7 @@ func (s *Server) stopVM(ctx context.Context, id int) error {
 		s.mu.Unlock()
 		return nil
 	}
-	view := v.view(s.opts.Node)
+	view := s.viewLocked(v)
 	s.mu.Unlock()
 	if s.opts.OnStop != nil {
 		if err := s.opts.OnStop(ctx, view); err != nil {

@@ -145,6 +145,7 @@ type Server struct {
 	tokens    map[string]token
 	vms       map[int]*vmState
 	volumes   map[string]int64
+	snippets  map[string][]byte
 	tasks     map[string]*task
 	taskOrder []string
 	used      map[string]bool
@@ -198,7 +199,7 @@ func Start(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, schema: sc, cert: cert, tokens: map[string]token{}, vms: map[int]*vmState{},
-		volumes: map[string]int64{}, tasks: map[string]*task{}, used: map[string]bool{}, nextPID: 4000}
+		volumes: map[string]int64{}, snippets: map[string][]byte{}, tasks: map[string]*task{}, used: map[string]bool{}, nextPID: 4000}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hs = httptest.NewUnstartedServer(s)
 	s.hs.TLS = &tls.Config{
@@ -252,6 +253,16 @@ func (s *Server) AddVolume(volid string, size int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.volumes[volid] = size
+}
+
+// PutSnippet puts a snippet volume ("local:snippets/name") with its
+// content, as writing the file on the PVE host does; a VM whose cicustom
+// names it as user= gets it as its user data (VM.UserData).
+func (s *Server) PutSnippet(volid string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.volumes[volid] = int64(len(data))
+	s.snippets[volid] = append([]byte(nil), data...)
 }
 
 // HasVolume reports whether a volume exists.
