@@ -127,8 +127,9 @@ hosts:
     port: %d
     user: %s
     auth: {method: key, key_file: %s}
+    host_key: %s
     role: manager
-`, srv.Port, user, srv.KeyFile)
+`, srv.Port, user, srv.KeyFile, srv.Spec("main").HostKey)
 	p := filepath.Join(dir, "site.yaml")
 	if err := os.WriteFile(p, []byte(site), 0o600); err != nil {
 		t.Fatal(err)
