@@ -68,12 +68,24 @@ func Nodes(hosts []site.Host) ([]site.Host, error) {
 // Repo is one repository as a node reaches it.
 type Repo struct {
 	Name string
-	// Repository is restic's -r: a local folder or sftp:user@host:/path.
+	// Repository is restic's -r: a local folder, sftp:user@host:/path or
+	// s3:https://endpoint/bucket/path.
 	Repository string
 	// SSHTarget (user@host) and Port when it is reached over SFTP.
 	SSHTarget string
 	Port      int
+	// EnvFile, for S3, is the 0600 file on the node with the S3 keys
+	// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION), which
+	// the shell reads before it starts restic: the keys are in no argv.
+	EnvFile string
+	// Options are restic's -o options of the repository (s3.bucket-lookup).
+	Options []string
+	// Spec is the repository as the site file gives it.
+	Spec site.BackupRepository
 }
+
+// EnvFileOf is where a node keeps an S3 repository's keys.
+func EnvFileOf(repo string) string { return Conf + "/s3-" + repo + ".env" }
 
 // address is where a host is reached: the inventory knows hosts made
 // while the plan runs (lab nodes).
@@ -106,21 +118,41 @@ func ReposFor(s *site.Site, hosts []site.Host, inv *engine.Inventory, node strin
 	var out []Repo
 	for _, r := range s.Backup.Repositories {
 		switch {
+		case r.S3():
+			endpoint := site.S3Endpoint(r.Endpoint)
+			if endpoint == "" {
+				u, err := garageURL(s)
+				if err != nil {
+					return nil, err
+				}
+				endpoint = u
+			}
+			repo := "s3:" + endpoint + "/" + r.Bucket
+			if p := strings.Trim(r.Path, "/"); p != "" {
+				repo += "/" + p
+			}
+			var opts []string
+			if r.Kind == site.RepoGarage {
+				// Garage answers path-style requests (s3.<domain>/<bucket>)
+				// without a wildcard DNS name per bucket.
+				opts = append(opts, "s3.bucket-lookup=path")
+			}
+			out = append(out, Repo{Name: r.Name, Repository: repo, EnvFile: EnvFileOf(r.Name), Options: opts, Spec: r})
 		case r.URL != "":
 			u, err := site.ParseSFTPURL(r.URL)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Repo{Name: r.Name, Repository: "sftp:" + u.User + "@" + bracket(u.Host) + ":" + u.Path, SSHTarget: u.User + "@" + u.Host, Port: u.Port})
+			out = append(out, Repo{Name: r.Name, Repository: "sftp:" + u.User + "@" + bracket(u.Host) + ":" + u.Path, SSHTarget: u.User + "@" + u.Host, Port: u.Port, Spec: r})
 		case r.Host == "" || r.Host == node:
-			out = append(out, Repo{Name: r.Name, Repository: r.Path})
+			out = append(out, Repo{Name: r.Name, Repository: r.Path, Spec: r})
 		default:
 			h, ok := byName(hosts, r.Host)
 			if !ok {
 				return nil, fmt.Errorf("backup.repositories: host %q is not a host of this site", r.Host)
 			}
 			addr, port := address(inv, h)
-			out = append(out, Repo{Name: r.Name, Repository: "sftp:" + RepoUser + "@" + bracket(addr) + ":" + r.Path, SSHTarget: RepoUser + "@" + addr, Port: port})
+			out = append(out, Repo{Name: r.Name, Repository: "sftp:" + RepoUser + "@" + bracket(addr) + ":" + r.Path, SSHTarget: RepoUser + "@" + addr, Port: port, Spec: r})
 		}
 	}
 	return out, nil
@@ -145,8 +177,16 @@ func Files(s *site.Site, hosts []site.Host, inv *engine.Inventory, node string, 
 	if err != nil {
 		return nil, err
 	}
+	type runRepo struct {
+		Name   string
+		Restic []string
+	}
+	var rr []runRepo
+	for _, r := range repos {
+		rr = append(rr, runRepo{Name: r.Name, Restic: resticArgs(r)})
+	}
 	data := map[string]any{
-		"Node": node, "State": State, "Conf": Conf, "Extra": extraPaths(s), "Repos": repos,
+		"Node": node, "State": State, "Conf": Conf, "Extra": extraPaths(s), "Repos": rr,
 		"Manager": manager, "Keep": s.Backup.Keep, "Script": Script, "Schedule": s.Backup.Schedule,
 		"Metrics": layout.Metrics,
 	}
@@ -182,6 +222,11 @@ func Steps(s *site.Site, hosts []site.Host) ([]engine.Step, error) {
 	var steps []engine.Step
 	for i, n := range nodes {
 		steps = append(steps, setupStep(s, hosts, n.Name, i == 0))
+	}
+	for _, r := range s.Backup.Repositories {
+		if r.Kind == site.RepoGarage {
+			steps = append(steps, garageStep(r, nodes))
+		}
 	}
 	for _, r := range s.Backup.Repositories {
 		var initNeeds []string
@@ -228,14 +273,35 @@ func setupStep(s *site.Site, hosts []site.Host, node string, manager bool) engin
 			return nil, err
 		}
 		f[Conf+"/key"] = []byte(key)
+		for _, r := range s.Backup.Repositories {
+			if !r.S3() {
+				continue
+			}
+			text, err := S3Env(r, env.Secrets.Get)
+			if err != nil {
+				return nil, err
+			}
+			f[EnvFileOf(r.Name)] = text
+		}
 		return f, nil
 	}
 	sc := script.Step(script.Spec{ID: SetupID(node), Host: node, Title: "Set up backups on " + node, Path: "backup/setup.sh", Data: script.Fixed(data)})
+	needs := []string{prepare.ID("docker", node)}
+	for _, r := range s.Backup.Repositories {
+		if r.Kind == site.RepoGarage {
+			needs = append(needs, GarageID(r.Name))
+		}
+	}
 	return &engine.Func{
 		StepID: SetupID(node), Name: "Set up backups on " + node + " (restic, key, timer " + s.Backup.Schedule + ")", On: node, Comp: Component,
-		Needs: []string{prepare.ID("docker", node)},
+		Needs: needs,
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			f, err := files(env)
+			if errors.Is(err, errNoGarageKey) {
+				// Made by the Garage step before this one applies.
+				env.Logf("%v", err)
+				return false, nil
+			}
 			if err != nil {
 				return false, err
 			}
@@ -417,12 +483,62 @@ func siteCopyStep(s *site.Site, mgr string) engine.Step {
 // repository options, as a command's words: scripts quote each word (q),
 // and resticCommand joins them for the one-line reads collabstack runs
 // itself (list, check, dump). The key is in a 0600 file, never a word.
+//
+// An S3 repository's keys are in its 0600 environment file: the words
+// start with a shell that reads that file (set -a: every assignment is
+// exported) and then execs the rest, so no key is a word of any command.
 func resticArgs(r Repo) []string {
-	args := []string{"env", "RESTIC_PASSWORD_FILE=" + Conf + "/key", "RESTIC_CACHE_DIR=/var/cache/collabstack-restic", "restic", "-r", r.Repository}
+	var args []string
+	if r.EnvFile != "" {
+		args = append(args, "sh", "-c", `set -a && . "$0" && set +a && exec "$@"`, r.EnvFile)
+	}
+	args = append(args, "env", "RESTIC_PASSWORD_FILE="+Conf+"/key", "RESTIC_CACHE_DIR=/var/cache/collabstack-restic", "restic", "-r", r.Repository)
 	if r.SSHTarget != "" {
-		args = append(args, "-o", fmt.Sprintf("sftp.command=ssh -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -p %d %s -s sftp", Conf, Conf, r.Port, r.SSHTarget))
+		args = append(args, "-o", fmt.Sprintf("sftp.command=ssh -i %s/id_ed25519 -o UserKnownHostsFile=%s/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ServerAliveInterval=30 -p %d %s -s sftp", Conf, Conf, r.Port, r.SSHTarget))
+	}
+	for _, o := range r.Options {
+		args = append(args, "-o", o)
 	}
 	return args
+}
+
+// errNoGarageKey: the Garage step has not made the repository's key yet.
+var errNoGarageKey = errors.New("the Garage key of the backup repository is not made yet")
+
+// S3Env is the environment file of an S3 repository: its keys, resolved
+// from the secrets file (or the environment), each value quoted for the
+// shell that reads the file (restic reads AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION: cmd/restic/global.go).
+func S3Env(r site.BackupRepository, lookup site.SecretLookup) ([]byte, error) {
+	var id, secret string
+	if r.Kind == site.RepoGarage {
+		idName, secretName := site.GarageKeySecrets(r.Name)
+		var ok1, ok2 bool
+		id, ok1 = lookup(idName)
+		secret, ok2 = lookup(secretName)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%w (%s)", errNoGarageKey, r.Name)
+		}
+	} else {
+		var err error
+		if id, err = site.ResolveRef(r.AccessKeyRef, lookup); err != nil {
+			return nil, engine.WithHint(fmt.Errorf("backup repository %s: access key ID: %w", r.Name, err), "the site file names it in access_key_ref")
+		}
+		if secret, err = site.ResolveRef(r.SecretKeyRef, lookup); err != nil {
+			return nil, engine.WithHint(fmt.Errorf("backup repository %s: secret key: %w", r.Name, err), "the site file names it in secret_key_ref")
+		}
+	}
+	region := r.Region
+	if region == "" && r.Kind == site.RepoGarage {
+		region = garageRegion
+	}
+	var b strings.Builder
+	b.WriteString("# Managed by collabstack: the S3 keys of the backup repository " + r.Name + ", read by the shell that starts restic.\n")
+	fmt.Fprintf(&b, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n", host.Quote(id), host.Quote(secret))
+	if region != "" {
+		fmt.Fprintf(&b, "AWS_DEFAULT_REGION=%s\n", host.Quote(region))
+	}
+	return []byte(b.String()), nil
 }
 
 // resticCommand is resticArgs as one shell command line.

@@ -79,7 +79,7 @@ func TestScriptsPassShellcheck(t *testing.T) {
 	run := texts["run.sh"]
 	for _, want := range []string{
 		"-r sftp:collabstack-backup@203.0.113.11:/var/backups/collabstack",
-		`sftp_opt collabstack-backup@203.0.113.11 2222`,
+		"-o ServerAliveInterval=30 -p 2222 collabstack-backup@203.0.113.11 -s sftp",
 		"-r sftp:offsite@backup.example.net:/srv/kopnik",
 		"--keep-daily 7 --keep-weekly 4 --keep-monthly 6",
 		"/home/ubuntu/sftp",

@@ -36,6 +36,45 @@ type BackupRepository struct {
 	// URL is an SFTP repository outside the site:
 	// sftp:user@host:/path or sftp://user@host:port//path.
 	URL string `yaml:"url,omitempty"`
+	// Kind is "s3" for a bucket of an S3 server (Endpoint, Bucket, the
+	// keys by reference) or "garage" for a bucket in the site's own
+	// Garage, which collabstack creates with its key. Empty: a folder
+	// (Host, Path) or an SFTP URL, as above.
+	Kind string `yaml:"kind,omitempty"`
+	// Endpoint is the S3 server's URL, https://host[:port] (http:// only
+	// on a private network: the access key ID and the encrypted data
+	// travel in clear). Garage: its URL on the site, by default.
+	Endpoint string `yaml:"endpoint,omitempty"`
+	// Bucket is the S3 bucket (default for garage: collabstack-backup).
+	// With kind s3 or garage, Path is an optional folder in it.
+	Bucket string `yaml:"bucket,omitempty"`
+	// Region is the S3 region (AWS_DEFAULT_REGION), when the server
+	// wants one.
+	Region string `yaml:"region,omitempty"`
+	// AccessKeyRef and SecretKeyRef name the secrets (in the secrets
+	// file, `collabstack secret set NAME`, or env:VARIABLE) holding the
+	// S3 access key ID and secret key: never the keys themselves.
+	// Garage: collabstack makes the key and stores it itself.
+	AccessKeyRef string `yaml:"access_key_ref,omitempty"`
+	SecretKeyRef string `yaml:"secret_key_ref,omitempty"`
+}
+
+// Repository kinds besides a folder and SFTP.
+const (
+	RepoS3     = "s3"
+	RepoGarage = "garage"
+	// DefaultGarageBucket is the bucket collabstack makes in the site's
+	// Garage.
+	DefaultGarageBucket = "collabstack-backup"
+)
+
+// S3 reports whether r is a bucket of an S3 server (its own or Garage).
+func (r BackupRepository) S3() bool { return r.Kind == RepoS3 || r.Kind == RepoGarage }
+
+// GarageKeySecrets are the secrets-file names of the key collabstack
+// makes in the site's Garage for repository name.
+func GarageKeySecrets(name string) (id, secret string) {
+	return "backup-garage-" + name + "-key-id", "backup-garage-" + name + "-secret-key"
 }
 
 // BackupKeep is the retention policy.
@@ -60,7 +99,18 @@ var (
 	calendarRE    = regexp.MustCompile(`^[A-Za-z0-9 *:/.,~-]+$`)
 	repoNameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,30}$`)
 	sftpURLSchema = "sftp:user@host:/path or sftp://user@host:2222//path"
+	// s3EndpointRE: scheme, host name or address, port; nothing else (no
+	// user, path, query: the bucket and folder are fields of their own).
+	s3EndpointRE = regexp.MustCompile(`^https?://([A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?/?$`)
+	// bucketRE: S3's bucket naming rules (lower case, digits, . and -,
+	// 3 to 63 characters, a letter or digit at both ends).
+	bucketRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	s3PrefixRE = regexp.MustCompile(`^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$`)
+	regionRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 )
+
+// S3Endpoint is an S3 repository's endpoint without a trailing slash.
+func S3Endpoint(e string) string { return strings.TrimSuffix(e, "/") }
 
 // SFTPURL is a parsed SFTP repository URL.
 type SFTPURL struct {
@@ -105,11 +155,16 @@ func (s *Site) BackupDefaults() {
 	}
 	for i := range b.Repositories {
 		r := &b.Repositories[i]
-		if r.URL == "" && r.Path == "" {
+		if r.Kind == RepoGarage && r.Bucket == "" {
+			r.Bucket = DefaultGarageBucket
+		}
+		if r.URL == "" && r.Path == "" && !r.S3() {
 			r.Path = DefaultBackupPath
 		}
 		if r.Name == "" {
 			switch {
+			case r.S3():
+				r.Name = r.Kind
 			case r.Host != "":
 				r.Name = r.Host
 			case r.URL != "":
@@ -155,12 +210,16 @@ func (s *Site) validateBackup(es *Errors) {
 	seen := map[string]bool{}
 	for i, r := range b.Repositories {
 		f := fmt.Sprintf("backup.repositories[%d]", i)
+		if r.Kind != "" {
+			s.validateS3Repository(es, f, r)
+		}
 		switch {
+		case r.Kind != "":
 		case r.Host != "" && r.URL != "":
 			es.add(f, "give host and path for a site host, or url for a host outside the site", "has both host and url")
 		case r.URL != "":
 			if strings.HasPrefix(r.URL, "s3:") {
-				es.add(f+".url", "use an SFTP repository for now", "S3 repositories are not supported yet")
+				es.add(f+".url", "write an S3 repository as {kind: s3, endpoint: https://host, bucket: NAME, access_key_ref: SECRET, secret_key_ref: SECRET}", "url is for SFTP repositories")
 			} else if _, err := ParseSFTPURL(r.URL); err != nil {
 				es.add(f+".url", "write it as "+sftpURLSchema, "%v", err)
 			}
@@ -170,7 +229,7 @@ func (s *Site) validateBackup(es *Errors) {
 		case r.Host != "" && !known[r.Host]:
 			es.add(f+".host", "name one of the site's hosts, or give a url for a host outside the site", "%q is not a host of this site", r.Host)
 		}
-		if r.URL == "" && (!backupPathRE.MatchString(r.Path) || strings.Contains(r.Path, "..") || r.Path == "/") {
+		if r.URL == "" && !r.S3() && (!backupPathRE.MatchString(r.Path) || strings.Contains(r.Path, "..") || r.Path == "/") {
 			es.add(f+".path", "give an absolute folder such as /var/backups/collabstack", "%q is not a usable folder", r.Path)
 		}
 		if !repoNameRE.MatchString(r.Name) {
@@ -179,5 +238,48 @@ func (s *Site) validateBackup(es *Errors) {
 			es.add(f+".name", "give each repository its own name", "%q is used twice", r.Name)
 		}
 		seen[r.Name] = true
+	}
+}
+
+// validateS3Repository checks a repository of kind s3 or garage: every
+// value against its own pattern (they reach restic's repository string
+// and an environment file), the keys only as references.
+func (s *Site) validateS3Repository(es *Errors, f string, r BackupRepository) {
+	if r.Kind != RepoS3 && r.Kind != RepoGarage {
+		es.add(f+".kind", "use s3 (an S3 server) or garage (the site's own Garage), or leave it out for a folder or an SFTP URL", "%s is not a repository kind", Show(r.Kind))
+		return
+	}
+	if r.Host != "" || r.URL != "" {
+		es.add(f, "give endpoint and bucket for kind "+r.Kind+"; host and url are for folders and SFTP", "has kind %s and host or url", r.Kind)
+	}
+	switch {
+	case r.Endpoint == "" && r.Kind == RepoS3:
+		es.add(f+".endpoint", "give the S3 server's URL, such as https://s3.eu-central-1.amazonaws.com", "no endpoint")
+	case r.Endpoint != "" && !s3EndpointRE.MatchString(r.Endpoint):
+		es.add(f+".endpoint", "write it as https://host or https://host:port, without a path (the bucket and path are fields of their own)", "%s is not an S3 endpoint URL", Show(r.Endpoint))
+	}
+	if !bucketRE.MatchString(r.Bucket) || strings.Contains(r.Bucket, "..") {
+		es.add(f+".bucket", "give a bucket name of 3 to 63 lower-case letters, digits, . and -", "%s is not a bucket name", Show(r.Bucket))
+	}
+	if r.Path != "" && (!s3PrefixRE.MatchString(strings.Trim(r.Path, "/")) || strings.Contains(r.Path, "..")) {
+		es.add(f+".path", "give a folder in the bucket such as kopnik or sites/kopnik", "%s is not a folder in a bucket", Show(r.Path))
+	}
+	if r.Region != "" && !regionRE.MatchString(r.Region) {
+		es.add(f+".region", "give the region's name, such as eu-central-1", "%s is not a region name", Show(r.Region))
+	}
+	for _, k := range []struct{ field, val string }{{"access_key_ref", r.AccessKeyRef}, {"secret_key_ref", r.SecretKeyRef}} {
+		switch {
+		case r.Kind == RepoGarage && k.val != "":
+			es.add(f+"."+k.field, "leave it out: collabstack makes the Garage key and keeps it in the secrets file", "a garage repository gets its key from collabstack")
+		case r.Kind == RepoS3 && k.val == "":
+			es.add(f+"."+k.field, "name a secret holding it (set it with `collabstack secret set NAME`) or env:VARIABLE", "missing")
+		case r.Kind == RepoS3 && !refRE.MatchString(k.val):
+			es.add(f+"."+k.field, "name a secret (set it with `collabstack secret set NAME`) or env:VARIABLE; never write the key here", "the value is not a secret reference (%d characters; not repeated here, in case it is a key)", len(k.val))
+		}
+	}
+	if r.Kind == RepoGarage {
+		if _, ok := s.Components["garage"]; !ok {
+			es.add(f+".kind", "add garage to components, or use kind s3 with another S3 server", "the site has no Garage")
+		}
 	}
 }

@@ -56,12 +56,6 @@ fail() {
 	exit 1
 }
 
-# sftp_opt SSH_TARGET PORT: restic's option to reach an SFTP repository
-# with this host's backup key, trusting only the pinned host key.
-sftp_opt() {
-	echo "sftp.command=ssh -i $conf/id_ed25519 -o UserKnownHostsFile=$conf/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o ServerAliveInterval=30 -p $2 $1 -s sftp"
-}
-
 # --- 1. databases ---------------------------------------------------------
 rm -rf "$dumps"
 mkdir -p "$dumps"
@@ -125,13 +119,16 @@ added=0
 {{range .Repos -}}
 repo_name={{q .Name}}
 echo "backing up to $repo_name"
-set -- -r {{q .Repository}}{{if .SSHTarget}} -o "$(sftp_opt {{q .SSHTarget}} {{q .Port}})"{{end}}
+# restic with this repository's options: an SFTP repository through this
+# host's backup key and the pinned host key; an S3 one with its keys read
+# from its 0600 environment file, never on a command line.
+restic_() { {{range .Restic}}{{q .}} {{end}}"$@"; }
 log="$state/restic.log"
 # restic's output streams to stderr (collabstack shows it) and to the log;
 # its exit status is the log's last line.
 # shellcheck disable=SC2086 # paths is a word list
 {
-	restic "$@" backup --json --host "$node" --tag collabstack --tag "run=$run_tag" --exclude "$state/last.json*" --exclude "$log" $paths 2>&1 && echo "exit=0" || echo "exit=$?"
+	restic_ backup --json --host "$node" --tag collabstack --tag "run=$run_tag" --exclude "$state/last.json*" --exclude "$log" $paths 2>&1 && echo "exit=0" || echo "exit=$?"
 } | tee "$log" | if [ "${JSON:-}" = 1 ]; then cat; else grep -v '"message_type":"status"' || true; fi >&2
 [ "$(tail -n1 "$log")" = "exit=0" ] || fail "restic backup to $repo_name failed: $(tail -n3 "$log" | head -n2 | tr '\n' ' ')"
 snap=$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' "$log" | tail -n1)
@@ -142,7 +139,7 @@ added=$((added + ${add:-0}))
 # Retention, once for every host of the site (the manager runs it):
 # every backup of the last 24 hours stays (a second `backup --now` on the
 # same day must not drop the first), then one per day, week and month.
-restic "$@" forget --group-by host --tag collabstack --keep-within 1d --keep-daily {{q $.Keep.Daily}} --keep-weekly {{q $.Keep.Weekly}} --keep-monthly {{q $.Keep.Monthly}} --prune >&2 ||
+restic_ forget --group-by host --tag collabstack --keep-within 1d --keep-daily {{q $.Keep.Daily}} --keep-weekly {{q $.Keep.Weekly}} --keep-monthly {{q $.Keep.Monthly}} --prune >&2 ||
 	echo "retention on $repo_name failed (another host may be backing up); the next run tries again" >&2
 {{end -}}
 {{end -}}
