@@ -18,6 +18,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/install"
+	"github.com/collabstack/collabstack/steps/site"
 	"github.com/collabstack/collabstack/tui"
 )
 
@@ -49,6 +50,11 @@ store it offline; without it no backup can be read.`,
 				return err
 			}
 			a.showKeyOnce(sess)
+			for _, r := range sess.Site.Backup.Repositories {
+				if r.Kind == site.RepoGarage {
+					fmt.Fprintf(a.stdout, "Note: the repository %s is in this site's Garage: %s.\n", r.Name, backup.GarageNotOffsite)
+				}
+			}
 			if !now {
 				fmt.Fprintf(a.stdout, "Backups run on schedule (%s); `collabstack backup --now` runs one now.\n", sess.Site.Backup.Schedule)
 				return nil
@@ -250,7 +256,7 @@ func (a *app) backupCheckCommand() *cobra.Command {
 	var repoName string
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Check a repository: its structure and a tenth of its data (restic check), and the newest database dumps",
+		Short: "Check a repository: its structure and a tenth of its data (restic check), the newest database dumps, and a test restore of one into a scratch container",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sess, err := a.openBackup()
@@ -264,7 +270,24 @@ func (a *app) backupCheckCommand() *cobra.Command {
 				return err
 			}
 			out := func(l string) { fmt.Fprintf(a.stdout, "  %s\n", sess.Redactor.Redact(l)) }
-			if err := backup.Check(ctx, mgr, r, out); err != nil {
+			scratch := func(ctx context.Context, node string) (host.Host, backup.Repo, error) {
+				hosts, err := sess.SiteHosts(ctx)
+				if err != nil {
+					return nil, backup.Repo{}, err
+				}
+				repos, err := backup.ReposFor(sess.Site, hosts, sess.Hosts, node)
+				if err != nil {
+					return nil, backup.Repo{}, err
+				}
+				for _, x := range repos {
+					if x.Name == r.Name {
+						h, err := sess.Hosts.Get(ctx, node)
+						return h, x, err
+					}
+				}
+				return nil, backup.Repo{}, fmt.Errorf("%s has no repository %s", node, r.Name)
+			}
+			if err := backup.Check(ctx, mgr, r, scratch, out); err != nil {
 				return sess.Redactor.Error(err)
 			}
 			fmt.Fprintf(a.stdout, "The repository %s is sound.\n", r.Name)
@@ -377,8 +400,9 @@ data folders and databases back, starts them and checks that they work
 }
 
 // mergeSecrets takes the backup's secrets, except the logins of the hosts
-// (the site file's password references: new hosts have their own) and
-// the swarm's tokens (a new swarm has new ones).
+// (the site file's password references: new hosts have their own), the
+// S3 repositories' keys (those that just read the backup) and the
+// swarm's tokens (a new swarm has new ones).
 func mergeSecrets(sess *install.Session, data []byte) (int, error) {
 	var vals map[string]string
 	if err := yaml.Unmarshal(data, &vals); err != nil {
@@ -388,6 +412,11 @@ func mergeSecrets(sess *install.Session, data []byte) (int, error) {
 	for _, h := range sess.Site.Hosts {
 		keep[h.Auth.PasswordRef] = true
 		keep[h.SudoPasswordRef] = true
+	}
+	// The S3 keys that read the backup are the user's current ones.
+	for _, r := range sess.Site.Backup.Repositories {
+		keep[r.AccessKeyRef] = true
+		keep[r.SecretKeyRef] = true
 	}
 	n := 0
 	for name, v := range vals {

@@ -22,6 +22,10 @@ const (
 	garageRegion  = "garage"
 )
 
+// GarageNotOffsite is the warning a garage repository gets in the plan
+// and from `collabstack backup`.
+const GarageNotOffsite = "not offsite: it is on the site's own disks, lost with them unless Garage replicates to another host; keep another repository off the site"
+
 // GarageID makes the bucket and key of a garage repository.
 func GarageID(repo string) string { return "backup/garage/" + repo }
 
@@ -104,7 +108,7 @@ func garageStep(r site.BackupRepository, nodes []site.Host) engine.Step {
 	}
 	idName, secretName := site.GarageKeySecrets(r.Name)
 	return &engine.Func{
-		StepID: GarageID(r.Name), Name: "Make the backup bucket " + r.Bucket + " and its key in the site's Garage", On: names[0], Comp: Component,
+		StepID: GarageID(r.Name), Name: "Make the backup bucket " + r.Bucket + " and its key in the site's Garage (" + GarageNotOffsite + ")", On: names[0], Comp: Component,
 		Needs: []string{apps.DeployID(garageApp)},
 		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) {
 			g, err := GarageRun(ctx, env.Hosts, names, r, "read")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/script"
 )
 
 // Figures is what one node's backup did, from restic's summary.
@@ -176,10 +177,16 @@ func List(ctx context.Context, mgr host.Host, r Repo) ([]Snapshot, error) {
 	return snaps, nil
 }
 
+// Scratch gives the host that made a backup, with the repository as that
+// host reaches it, for the test restore of `backup check`.
+type Scratch func(ctx context.Context, node string) (host.Host, Repo, error)
+
 // Check runs restic check on the repository, reading a tenth of its
-// data, and lists the database dumps of every node's newest backup with
-// their sizes, so a missing or empty dump shows.
-func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
+// data, lists the database dumps of every node's newest backup with
+// their sizes, so a missing or empty dump shows, and restores one
+// PostgreSQL dump into a scratch container on the node that made it
+// (templates/backup/testrestore.sh).
+func Check(ctx context.Context, mgr host.Host, r Repo, scratch Scratch, out func(string)) error {
 	if _, err := mgr.Run(ctx, resticCommand(r)+" check --read-data-subset=1/10", host.RunOpts{Sudo: true, Output: out}); err != nil {
 		return engine.WithHint(fmt.Errorf("restic check of %s: %w", r.Name, err), "the lines above say what is damaged; make a new backup (`collabstack backup --now`) and keep the old repository until it checks")
 	}
@@ -193,6 +200,8 @@ func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
 			newest[s.Host] = s
 		}
 	}
+	type dump struct{ node, snap, file string }
+	var pg []dump
 	for _, s := range newest {
 		ls, err := mgr.Run(ctx, resticCommand(r)+" ls --long "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
 		if err != nil {
@@ -205,8 +214,37 @@ func Check(ctx context.Context, mgr host.Host, r Repo, out func(string)) error {
 					return fmt.Errorf("%s's backup %s has an empty dump %s", s.Host, s.ID, f[len(f)-1])
 				}
 				out(fmt.Sprintf("%s %s: dump %s (%s bytes)", s.Host, s.ID, strings.TrimPrefix(f[len(f)-1], State+"/dumps/"), f[3]))
+				if strings.HasSuffix(l, ".pgdump") {
+					pg = append(pg, dump{s.Host, s.ID, f[len(f)-1]})
+				}
 			}
 		}
+	}
+	if len(pg) == 0 || scratch == nil {
+		out("no PostgreSQL dump to test-restore")
+		return nil
+	}
+	// One database: the largest-named last is as good as any; prefer one
+	// that is not the maintenance database postgres.
+	d := pg[0]
+	for _, x := range pg {
+		if !strings.HasSuffix(x.file, "/postgres.pgdump") {
+			d = x
+			break
+		}
+	}
+	h, nr, err := scratch(ctx, d.node)
+	if err != nil {
+		return err
+	}
+	rel := strings.TrimPrefix(d.file, State+"/dumps/")
+	svc, file, _ := strings.Cut(rel, "/")
+	text, err := script.Render("backup/testrestore.sh", map[string]any{"Snapshot": d.snap, "File": d.file, "Service": svc, "DB": strings.TrimSuffix(file, ".pgdump"), "Restic": resticArgs(nr)})
+	if err != nil {
+		return err
+	}
+	if _, err := h.Run(ctx, text, host.RunOpts{Sudo: true, Output: out}); err != nil {
+		return engine.WithHint(fmt.Errorf("test restore of %s from %s's backup %s: %w", rel, d.node, d.snap, err), "the lines above say why; the dump may be damaged: make a new backup (`collabstack backup --now`)")
 	}
 	return nil
 }

@@ -113,7 +113,11 @@ func TestS3KeysAreInA0600FileNeverInAWord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range map[string]string{"run.sh": string(files[Script]), "garage.sh": garage} {
+	testRestore, err := script.Render("backup/testrestore.sh", map[string]any{"Snapshot": "1a2b3c4d", "File": State + "/dumps/postgres_postgres/app.pgdump", "Service": "postgres_postgres", "DB": "app", "Restic": resticArgs(repos[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"run.sh": string(files[Script]), "garage.sh": garage, "testrestore.sh": testRestore} {
 		cmd := exec.Command("shellcheck", "-s", "sh", "-S", "warning", "-")
 		cmd.Stdin = strings.NewReader(text)
 		if out, err := cmd.CombinedOutput(); err != nil {
