@@ -46,6 +46,10 @@ const (
 	RepoUser = "collabstack-backup"
 )
 
+// RelayService is the swarm service of the site's mail relay (the smtp
+// app), which a failed backup's mail goes through.
+const RelayService = "smtp_smtp"
+
 // Step IDs.
 func SetupID(node string) string     { return "backup/setup/" + node }
 func AuthorizeID(repo string) string { return "backup/authorize/" + repo }
@@ -189,6 +193,7 @@ func Files(s *site.Site, hosts []site.Host, inv *engine.Inventory, node string, 
 		"Node": node, "State": State, "Conf": Conf, "Extra": extraPaths(s), "Repos": rr,
 		"Manager": manager, "Keep": s.Backup.Keep, "Script": Script, "Schedule": s.Backup.Schedule,
 		"Metrics": layout.Metrics,
+		"MailTo": s.AdminEmail, "MailFrom": "noreply@" + s.Domain, "Relay": RelayService,
 	}
 	out := map[string][]byte{}
 	for path, tmpl := range map[string]string{

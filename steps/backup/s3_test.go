@@ -231,3 +231,47 @@ func TestGarageBucketAndKeyThroughItsCLI(t *testing.T) {
 		t.Errorf("garage environment file: %s %v", text, err)
 	}
 }
+
+// TestAFailedBackupIsMailedThroughTheRelay runs the runner script with
+// restic failing, against a stand-in docker whose relay task takes the
+// mail on the relay's sendmail: the admin gets a mail naming the host and
+// restic's reason, and last.json says FAILED. The stand-in cannot show
+// that Postfix delivers it.
+func TestAFailedBackupIsMailedThroughTheRelay(t *testing.T) {
+	s, hosts, inv := s3Site(t)
+	dir := t.TempDir()
+	mailbox := filepath.Join(dir, "mail")
+	os.WriteFile(filepath.Join(dir, "docker"), []byte(`#!/bin/sh
+case "$*" in
+"ps -q -f label=com.docker.swarm.service.name=`+RelayService+`") echo relay1 ;;
+"exec -i relay1 sendmail -t -f noreply@kopnik.example.org") cat >`+mailbox+` ;;
+esac
+exit 0
+`), 0o755)
+	os.WriteFile(filepath.Join(dir, "restic"), []byte("#!/bin/sh\necho 'Fatal: unable to open repository: connection refused' >&2\nexit 1\n"), 0o755)
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	repos, _ := ReposFor(s, hosts, inv, "main")
+	state := filepath.Join(dir, "state")
+	text, err := script.RenderFile("backup/run.sh", map[string]any{
+		"Node": "main", "State": state, "Conf": dir, "Extra": []string{}, "Manager": true, "Keep": s.Backup.Keep,
+		"Repos":  []map[string]any{{"Name": "s3", "Restic": resticArgs(repos[0])[4:]}},
+		"MailTo": s.AdminEmail, "MailFrom": "noreply@" + s.Domain, "Relay": RelayService,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("sh", "-c", text).CombinedOutput()
+	if err == nil {
+		t.Fatalf("the runner succeeded with restic failing:\n%s", out)
+	}
+	mail, _ := os.ReadFile(mailbox)
+	for _, want := range []string{"To: a@kopnik.example.org\n", "Subject: collabstack backup of main FAILED\n", "connection refused"} {
+		if !strings.Contains(string(mail), want) {
+			t.Errorf("the mail lacks %q:\n%s\n(runner said:\n%s)", want, mail, out)
+		}
+	}
+	last, _ := os.ReadFile(filepath.Join(state, "last.json"))
+	if !strings.Contains(string(last), `"ok":false`) {
+		t.Errorf("last.json: %s", last)
+	}
+}

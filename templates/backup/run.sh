@@ -50,9 +50,28 @@ result() { # ok snapshot added error
 		mv "$metrics/backup_success.prom.tmp" "$metrics/backup_success.prom"
 	fi
 }
+# mail_failure REASON: tells the site's admin through the site's relay
+# (the smtp app), when its task runs on this host: the mail goes in by
+# the relay's own sendmail (docker exec), as the site's noreply sender,
+# which the relay accepts. Elsewhere `collabstack status` says it.
+mail_failure() {
+	to={{q .MailTo}}
+	from={{q .MailFrom}}
+	[ -n "$to" ] || return 0
+	relay=$(docker ps -q -f "label=com.docker.swarm.service.name={{.Relay}}" 2>/dev/null | head -n1)
+	if [ -z "$relay" ]; then
+		echo "no mail relay runs on $node: the failure is not mailed (collabstack status shows it)" >&2
+		return 0
+	fi
+	printf 'From: %s\nTo: %s\nSubject: collabstack backup of %s FAILED\n\nThe backup of %s (run %s) failed at %s:\n\n%s\n\njournalctl -u collabstack-backup on %s has the whole run; collabstack status shows the last result of every host.\n' \
+		"$from" "$to" "$node" "$node" "$run_tag" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$node" |
+		docker exec -i "$relay" sendmail -t -f "$from" && echo "mailed the failure to $to through the relay" >&2 ||
+		echo "the relay did not take the failure mail" >&2
+}
 fail() {
 	echo "backup failed: $*" >&2
 	result false "" 0 "$*"
+	mail_failure "$*" || true
 	exit 1
 }
 
