@@ -188,6 +188,13 @@ func RunbookFor(s *site.Site, hosts []site.Host, sitePath, version string, now t
 		for _, r := range bc.Repositories {
 			where := r.URL
 			switch {
+			case r.Kind == site.RepoGarage:
+				where = "bucket " + r.Bucket + " in this site's Garage: not offsite"
+			case r.Kind == site.RepoS3:
+				where = "s3 " + site.S3Endpoint(r.Endpoint) + "/" + r.Bucket
+				if p := strings.Trim(r.Path, "/"); p != "" {
+					where += "/" + p
+				}
 			case r.Host != "":
 				where = r.Host + ":" + r.Path
 			case r.URL == "":
