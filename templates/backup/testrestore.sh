@@ -7,8 +7,10 @@ file={{q .File}}
 svc={{q .Service}}
 db={{q .DB}}
 restic_() { {{range .Restic}}{{q .}} {{end}}"$@"; }
-image=$(docker ps -f "label=com.docker.swarm.service.name=$svc" --format '{{"{{"}}.Image{{"}}"}}' | head -n1)
-[ -n "$image" ] || { echo "the database service $svc does not run on this host, so its image is not here: deploy the site first" >&2; exit 1; }
+c=$(docker ps -q -f "label=com.docker.swarm.service.name=$svc" | head -n1)
+[ -n "$c" ] || { echo "the database service $svc does not run on this host, so its image is not here: deploy the site first" >&2; exit 1; }
+# The running container's image by its ID: always here, never pulled.
+image=$(docker inspect -f '{{"{{"}}.Image{{"}}"}}' "$c")
 name="collabstack-check-$$"
 trap 'docker rm -f -v "$name" >/dev/null 2>&1' EXIT
 docker run -d --name "$name" --network none --tmpfs /var/lib/postgresql/data -e POSTGRES_HOST_AUTH_METHOD=trust "$image" >/dev/null
