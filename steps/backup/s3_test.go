@@ -253,7 +253,7 @@ exit 0
 	repos, _ := ReposFor(s, hosts, inv, "main")
 	state := filepath.Join(dir, "state")
 	text, err := script.RenderFile("backup/run.sh", map[string]any{
-		"Node": "main", "State": state, "Conf": dir, "Extra": []string{}, "Manager": true, "Keep": s.Backup.Keep,
+		"Node": "main", "State": state, "Conf": dir, "Extra": []string{}, "Manager": true, "Keep": s.Backup.Keep, "Metrics": filepath.Join(dir, "metrics"),
 		"Repos":  []map[string]any{{"Name": "s3", "Restic": resticArgs(repos[0])[4:]}},
 		"MailTo": s.AdminEmail, "MailFrom": "noreply@" + s.Domain, "Relay": RelayService,
 	})
