@@ -193,7 +193,7 @@ func Files(s *site.Site, hosts []site.Host, inv *engine.Inventory, node string, 
 		"Node": node, "State": State, "Conf": Conf, "Extra": extraPaths(s), "Repos": rr,
 		"Manager": manager, "Keep": s.Backup.Keep, "Script": Script, "Schedule": s.Backup.Schedule,
 		"Metrics": layout.Metrics,
-		"MailTo": s.AdminEmail, "MailFrom": "noreply@" + s.Domain, "Relay": RelayService,
+		"MailTo":  s.AdminEmail, "MailFrom": "noreply@" + s.Domain, "Relay": RelayService,
 	}
 	out := map[string][]byte{}
 	for path, tmpl := range map[string]string{
