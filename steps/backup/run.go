@@ -203,7 +203,7 @@ func Check(ctx context.Context, mgr host.Host, r Repo, scratch Scratch, out func
 	type dump struct{ node, snap, file string }
 	var pg []dump
 	for _, s := range newest {
-		ls, err := mgr.Run(ctx, resticCommand(r)+" ls --long "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
+		ls, err := mgr.Run(ctx, resticCommand(r)+" ls --long --recursive "+host.Quote(s.ID)+" "+State+"/dumps", host.RunOpts{Sudo: true})
 		if err != nil {
 			return fmt.Errorf("list the dumps of %s's backup %s: %w", s.Host, s.ID, err)
 		}
