@@ -217,6 +217,10 @@ func rotateSecret(t *testing.T, ctx context.Context, sitePath string, sess **ins
 	}
 	*sess = s
 	t.Cleanup(func() { s.Close() })
+	start := time.Now()
+	sum := freshApply(t, ctx, s)
+	t.Logf("rotation of %s: %+v in %s", entry, sum, time.Since(start).Round(time.Second))
+	// The lab's hosts are known to a session once its run has registered them.
 	mgr, err := s.Hosts.Get(ctx, "lab-1")
 	if err != nil {
 		t.Fatal(err)
@@ -234,15 +238,11 @@ func rotateSecret(t *testing.T, ctx context.Context, sitePath string, sess **ins
 		}
 		return vs
 	}
-	before := versions()
-	start := time.Now()
-	sum := freshApply(t, ctx, s)
-	t.Logf("rotation of %s: %+v in %s", entry, sum, time.Since(start).Round(time.Second))
 	after := versions()
 	key, _ := s.Secrets.Get(swarm.VersionKeySecret)
 	want := swarm.VersionedName(key, file, []byte(value))
 	if len(after) != 1 || after[0] != want {
-		t.Errorf("versions of %s: before %v, after %v, want only %s", file, before, after, want)
+		t.Errorf("versions of %s after the rotation: %v, want only %s", file, after, want)
 	}
 	node, err := mgr.Run(ctx, "docker service ps --filter desired-state=running --format '{{.Node}}' "+service, host.RunOpts{Sudo: true})
 	if err != nil {
