@@ -37,6 +37,7 @@ type Runner struct {
 	Command string
 
 	emitMu sync.Mutex
+	pre    *prechecks
 }
 
 // Summary counts the step results of a run.
@@ -129,6 +130,7 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		perHost = 1
 	}
 	order := r.Plan.Order()
+	r.pre = &prechecks{hosts: map[string]*hostPrechecks{}}
 	r.journal(journal.Record{Run: sum.RunID, Kind: journal.KindRunStart, Command: r.Command})
 	r.emit(Event{Kind: RunStarted, Total: len(order)})
 
@@ -283,7 +285,7 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 		return res
 	}
 	r.emit(Event{Kind: StepStarted, Step: s.ID(), Title: s.Title(), Host: s.HostName()})
-	env := &Env{Hosts: r.Hosts, Secrets: r.Secrets}
+	env := &Env{Hosts: r.Hosts, Secrets: r.Secrets, pre: r.pre}
 	env.Out = func(line string) {
 		r.emit(Event{Kind: StepOutput, Step: s.ID(), Host: s.HostName(), Line: r.Redactor.Redact(line)})
 	}
@@ -297,6 +299,11 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 			return res
 		}
 		env.Host = h
+		if _, ok := s.(Prechecker); ok {
+			r.batch(ctx, h, func(Step) *Env {
+				return &Env{Host: h, Hosts: r.Hosts, Secrets: r.Secrets, Out: func(string) {}, Progress: func(int, int) {}}
+			})
+		}
 	}
 	done, err := s.Check(ctx, env)
 	if err != nil {
@@ -312,6 +319,8 @@ func (r *Runner) runStep(ctx context.Context, runID string, s Step, depTodo, dep
 	}
 	// Recorded before the change begins: a run killed now shows which
 	// step it was changing.
+	// From the first change on, no check takes an answer run ahead.
+	r.pre.applied.Store(true)
 	r.journal(journal.Record{Run: runID, Kind: journal.KindApply, Step: s.ID(), Title: s.Title(), Host: s.HostName(), Component: componentOf(s)})
 	if err := s.Apply(ctx, env); err != nil {
 		res.err = err

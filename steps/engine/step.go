@@ -44,6 +44,8 @@ type Env struct {
 	Out func(line string)
 	// Progress reports progress within a long step (done of total).
 	Progress func(done, total int)
+
+	pre *prechecks // results run ahead in one batch per host (Prechecked)
 }
 
 // Logf writes a formatted line to the step's output.

@@ -42,38 +42,80 @@ type Spec struct {
 }
 
 // Step runs templates/<Path> (after lib.sh) as root on the spec's host.
-func Step(sp Spec) *engine.Func {
-	run := func(ctx context.Context, env *engine.Env, mode string) (bool, error) {
-		d, stdin, err := sp.Data(ctx, env)
-		if err != nil {
-			return false, err
+// Its check without secrets on stdin is a Precheck: the runner may run it
+// ahead with the host's other checks in one round trip, and the step then
+// takes that answer when it is for exactly the script it renders now.
+func Step(sp Spec) *Scripted {
+	st := &Scripted{sp: sp}
+	st.Func = &engine.Func{
+		StepID: sp.ID, Name: sp.Title, On: sp.Host, Needs: sp.Needs, Comp: sp.Component,
+		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) { return st.run(ctx, env, Check) },
+		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
+			_, err := st.run(ctx, env, Apply)
+			return err
+		},
+	}
+	return st
+}
+
+// Scripted is the step Step makes: an engine.Func that is also an
+// engine.Prechecker.
+type Scripted struct {
+	*engine.Func
+	sp Spec
+}
+
+// Precheck is the step's check as a script to run ahead, or nil when its
+// data says there is nothing to do here or it needs stdin.
+func (st *Scripted) Precheck(ctx context.Context, env *engine.Env) (*engine.Precheck, error) {
+	d, stdin, err := st.sp.Data(ctx, env)
+	if err != nil || d == nil || len(stdin) > 0 {
+		return nil, err
+	}
+	text, err := Render(st.sp.Path, d)
+	if err != nil {
+		return nil, err
+	}
+	return &engine.Precheck{Script: text, Env: map[string]string{"MODE": Check}}, nil
+}
+
+func (st *Scripted) run(ctx context.Context, env *engine.Env, mode string) (bool, error) {
+	sp := st.sp
+	d, stdin, err := sp.Data(ctx, env)
+	if err != nil {
+		return false, err
+	}
+	if d == nil {
+		return true, nil
+	}
+	var r Result
+	ahead := false
+	if mode == Check && len(stdin) == 0 {
+		if text, err := Render(sp.Path, d); err == nil {
+			if pr, ok := env.Prechecked(&engine.Precheck{Script: text, Env: map[string]string{"MODE": Check}}); ok && (pr.Code == 0 || pr.Code == CheckTodo) {
+				r, ahead = Result{Out: pr.Out, Code: pr.Code}, true
+				if pr.Code == CheckTodo {
+					r.Err = &host.ExitError{Code: CheckTodo}
+				}
+			}
 		}
-		if d == nil {
-			return true, nil
-		}
+	}
+	if !ahead {
 		opts := host.RunOpts{Stdin: stdin}
 		if mode == Apply {
 			opts.Output = env.Out
 		}
-		r := Run(ctx, env.Host, sp.Path, mode, d, opts)
-		switch {
-		case r.Err == nil:
-			return true, nil
-		case mode == Check && r.Todo():
-			LogLines(env, r.Out, "todo: ")
-			return false, nil
-		default:
-			return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], r.Err),
-				"the output above shows the failing command; fix it on %s and run apply again (finished steps are skipped)", sp.Host)
-		}
+		r = Run(ctx, env.Host, sp.Path, mode, d, opts)
 	}
-	return &engine.Func{
-		StepID: sp.ID, Name: sp.Title, On: sp.Host, Needs: sp.Needs, Comp: sp.Component,
-		CheckFunc: func(ctx context.Context, env *engine.Env) (bool, error) { return run(ctx, env, Check) },
-		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
-			_, err := run(ctx, env, Apply)
-			return err
-		},
+	switch {
+	case r.Err == nil:
+		return true, nil
+	case mode == Check && r.Todo():
+		LogLines(env, r.Out, "todo: ")
+		return false, nil
+	default:
+		return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], r.Err),
+			"the output above shows the failing command; fix it on %s and run apply again (finished steps are skipped)", sp.Host)
 	}
 }
 
