@@ -12,6 +12,7 @@ import (
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/layout"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -105,19 +106,15 @@ func DNSID(dnsHost, what string) string { return "network/dns/" + dnsHost + "/" 
 func DNSSteps(s *site.Site, dnsHost string, o SmartDNSOptions) []engine.Step {
 	o = o.withDefaults()
 	id := func(what string) string { return DNSID(dnsHost, what) }
-	svc := map[string]any{"Port": o.Port, "Conf": o.Conf, "PIDFile": o.PIDFile}
+	svc := map[string]any{"Port": o.Port, "Conf": o.Conf, "PIDFile": o.PIDFile, "Restart": false}
+	restart := map[string]any{"Port": o.Port, "Conf": o.Conf, "PIDFile": o.PIDFile, "Restart": true}
 	f := func(what, title string, needs []string, check func(context.Context, *engine.Env) (bool, error), apply func(context.Context, *engine.Env) error) engine.Step {
 		return &engine.Func{StepID: id(what), Name: title, On: dnsHost, Comp: Component, Needs: needs, CheckFunc: check, ApplyFunc: apply}
 	}
 	return []engine.Step{
-		f("smartdns-install", "Install smartdns on "+dnsHost, []string{layout.ReachID(dnsHost)},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				return runScript(ctx, env.Host, "smartdns/install.sh", nil, "check", nil)
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				_, err := runScript(ctx, env.Host, "smartdns/install.sh", nil, "apply", env.Out)
-				return engine.WithHint(err, "smartdns is packaged in Debian 12 and later; `apt-cache policy smartdns` on %s shows whether apt finds it", dnsHost)
-			}),
+		script.Step(script.Spec{ID: id("smartdns-install"), Title: "Install smartdns on " + dnsHost, Host: dnsHost, Component: Component,
+			Needs: []string{layout.ReachID(dnsHost)}, Path: Dir + "smartdns/install.sh", Data: script.Fixed(map[string]any{}),
+			Hint: fmt.Sprintf("smartdns is packaged in Debian 12 and later; `apt-cache policy smartdns` on %s shows whether apt finds it", dnsHost)}),
 		f("smartdns-config", "Write the smartdns config on "+dnsHost, []string{id("smartdns-install")},
 			func(ctx context.Context, env *engine.Env) (bool, error) {
 				want, err := RenderSmartDNS(s, o)
@@ -142,16 +139,10 @@ func DNSSteps(s *site.Site, dnsHost string, o SmartDNSOptions) []engine.Step {
 					return fmt.Errorf("write %s on %s: %w", o.Conf, dnsHost, err)
 				}
 				// A new config needs a restart.
-				_, err = runScript(ctx, env.Host, "smartdns/service.sh.tmpl", svc, "apply", env.Out)
-				return err
+				return script.Run(ctx, env.Host, Dir+"smartdns/service.sh.tmpl", script.Apply, restart, host.RunOpts{Output: env.Out}).Err
 			}),
-		f("smartdns-service", "Run smartdns on "+dnsHost, []string{id("smartdns-config")},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				return runScript(ctx, env.Host, "smartdns/service.sh.tmpl", svc, "check", nil)
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				_, err := runScript(ctx, env.Host, "smartdns/service.sh.tmpl", svc, "apply", env.Out)
-				return engine.WithHint(err, "`journalctl -u smartdns` on %s says why it does not start; check that nothing else uses port %d", dnsHost, o.Port)
-			}),
+		script.Step(script.Spec{ID: id("smartdns-service"), Title: "Run smartdns on " + dnsHost, Host: dnsHost, Component: Component,
+			Needs: []string{id("smartdns-config")}, Path: Dir + "smartdns/service.sh.tmpl", Data: script.Fixed(svc),
+			Hint: fmt.Sprintf("`journalctl -u smartdns` on %s says why it does not start; check that nothing else uses port %d", dnsHost, o.Port)}),
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/collabstack/collabstack/steps/engine"
 	"github.com/collabstack/collabstack/steps/layout"
+	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/site"
 )
 
@@ -64,22 +65,12 @@ func SoftEtherStepsWith(s *site.Site, vpnHost, stateDir string, o SoftEtherOptio
 	}
 
 	steps := []engine.Step{
-		f("install", "Install the SoftEther VPN server on "+vpnHost, []string{layout.ReachID(vpnHost)},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				return runScript(ctx, env.Host, "softether/install.sh", nil, "check", nil)
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				_, err := runScript(ctx, env.Host, "softether/install.sh", nil, "apply", env.Out)
-				return engine.WithHint(err, "the package is softether-vpnserver (Debian 12 and later, Ubuntu universe); `apt-cache policy softether-vpnserver` on %s shows whether apt finds it", vpnHost)
-			}),
-		f("service", "Start the SoftEther VPN server on "+vpnHost, []string{id("install")},
-			func(ctx context.Context, env *engine.Env) (bool, error) {
-				return runScript(ctx, env.Host, "softether/service.sh.tmpl", map[string]any{"Port": o.AdminPort}, "check", nil)
-			},
-			func(ctx context.Context, env *engine.Env) error {
-				_, err := runScript(ctx, env.Host, "softether/service.sh.tmpl", map[string]any{"Port": o.AdminPort}, "apply", env.Out)
-				return engine.WithHint(err, "`journalctl -u softether-vpnserver` on %s says why it does not run; collabstack talks to it on port %d", vpnHost, o.AdminPort)
-			}),
+		script.Step(script.Spec{ID: id("install"), Title: "Install the SoftEther VPN server on " + vpnHost, Host: vpnHost, Component: Component,
+			Needs: []string{layout.ReachID(vpnHost)}, Path: Dir + "softether/install.sh", Data: script.Fixed(map[string]any{}),
+			Hint: fmt.Sprintf("the package is softether-vpnserver (Debian 12 and later, Ubuntu universe); `apt-cache policy softether-vpnserver` on %s shows whether apt finds it", vpnHost)}),
+		script.Step(script.Spec{ID: id("service"), Title: "Start the SoftEther VPN server on " + vpnHost, Host: vpnHost, Component: Component,
+			Needs: []string{id("install")}, Path: Dir + "softether/service.sh.tmpl", Data: script.Fixed(map[string]any{"Port": o.AdminPort}),
+			Hint: fmt.Sprintf("`journalctl -u softether-vpnserver` on %s says why it does not run; collabstack talks to it on port %d", vpnHost, o.AdminPort)}),
 		f("admin", "Set the VPN server's admin password on "+vpnHost, []string{id("service")},
 			func(ctx context.Context, env *engine.Env) (bool, error) {
 				pw, err := admin(env)

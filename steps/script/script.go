@@ -36,6 +36,9 @@ func Fixed(data map[string]any) Data {
 type Spec struct {
 	ID, Title, Host, Component string
 	Needs                      []string
+	// Hint, when set, is what a failed apply tells the user to do (the
+	// host's name is not added: say it in the text).
+	Hint string
 	// Path is the script under templates/ ("prepare/time.sh").
 	Path string
 	Data Data
@@ -113,6 +116,8 @@ func (st *Scripted) run(ctx context.Context, env *engine.Env, mode string) (bool
 	case mode == Check && r.Todo():
 		LogLines(env, r.Out, "todo: ")
 		return false, nil
+	case sp.Hint != "":
+		return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], r.Err), "%s", sp.Hint)
 	default:
 		return false, engine.WithHint(fmt.Errorf("%s: %w", strings.ToLower(sp.Title[:1])+sp.Title[1:], r.Err),
 			"the output above shows the failing command; fix it on %s and run apply again (finished steps are skipped)", sp.Host)

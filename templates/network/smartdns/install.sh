@@ -1,15 +1,10 @@
-# collabstack: install smartdns (MODE=check only reads).
-set -u
-if [ "$MODE" = check ]; then
-  dpkg-query -W -f='${Status}' smartdns 2>/dev/null | grep -q 'install ok installed'
-  exit $?
+# collabstack: install smartdns. Rendered behind script/lib.sh: MODE=check
+# only reads (exit 100 with a todo line when it is missing).
+installed smartdns && exit 0
+todo "install smartdns"
+apt_update
+if ! apt-cache policy smartdns | grep -q 'Candidate: [0-9]'; then
+	echo "apt has no smartdns package here" >&2
+	exit 3
 fi
-set -e
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-policy=$(apt-cache policy smartdns)
-if [ -z "$policy" ] || echo "$policy" | grep -q 'Candidate: (none)'; then
-  echo "apt has no smartdns package here" >&2
-  exit 3
-fi
-apt-get install -y -q smartdns
+apt_install smartdns

@@ -1,18 +1,16 @@
-# collabstack: install Debian's SoftEther VPN server (MODE=check only reads).
-set -u
-pkgs="softether-vpnserver softether-vpncmd"
-if [ "$MODE" = check ]; then
-  for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || exit 1
-  done
-  exit 0
+# collabstack: install Debian's SoftEther VPN server. Rendered behind
+# script/lib.sh: MODE=check only reads (exit 100 with a todo line when
+# something is missing).
+missing=""
+for p in softether-vpnserver softether-vpncmd; do
+	installed "$p" || missing="$missing $p"
+done
+[ -n "$missing" ] || exit 0
+todo "install$missing"
+apt_update
+if ! apt-cache policy softether-vpnserver | grep -q 'Candidate: [0-9]'; then
+	echo "apt has no softether-vpnserver package here" >&2
+	exit 3
 fi
-set -e
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-policy=$(apt-cache policy softether-vpnserver)
-if [ -z "$policy" ] || echo "$policy" | grep -q 'Candidate: (none)'; then
-  echo "apt has no softether-vpnserver package here" >&2
-  exit 3
-fi
-apt-get install -y -q $pkgs
+# shellcheck disable=SC2086 # the package names are words
+apt_install $missing
