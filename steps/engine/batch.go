@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/layout"
 )
 
 // Precheck is a read-only check that a step can have run ahead of its
@@ -108,7 +109,7 @@ func (r *Runner) batch(ctx context.Context, h host.Host, mkEnv func(Step) *Env) 
 		for _, id := range r.Plan.Order() {
 			s := r.Plan.steps[id]
 			pc, ok := s.(Prechecker)
-			if !ok || s.HostName() != h.Name() {
+			if !ok || s.HostName() != h.Name() || !r.onlyHere(id, h.Name(), map[string]bool{}) {
 				continue
 			}
 			p, err := pc.Precheck(ctx, mkEnv(s))
@@ -134,6 +135,28 @@ func (r *Runner) batch(ctx context.Context, h host.Host, mkEnv func(Step) *Env) 
 		hp.results = results
 		pre.mu.Unlock()
 	})
+}
+
+// onlyHere reports whether every step id comes after, however far back,
+// runs on host name, on this machine or on no host. Only such a step's check is run
+// ahead: one that comes after work on another host may read what that
+// work leaves (a key, a token), and working out its script early could
+// even dial a host that does not exist yet.
+func (r *Runner) onlyHere(id, name string, seen map[string]bool) bool {
+	for _, d := range r.Plan.steps[id].After() {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		ds, ok := r.Plan.steps[d]
+		if !ok {
+			return false
+		}
+		if hn := ds.HostName(); (hn != "" && hn != name && hn != layout.LocalHost) || !r.onlyHere(d, name, seen) {
+			return false
+		}
+	}
+	return true
 }
 
 // BatchScript is one shell script that runs every precheck in its own

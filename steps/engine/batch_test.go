@@ -132,3 +132,34 @@ func TestParseBatchRefusesAnIncompleteAnswer(t *testing.T) {
 		t.Fatal("an answer missing one check was taken")
 	}
 }
+
+func TestOnlyChecksThatComeAfterWorkOnTheirOwnHostRunAhead(t *testing.T) {
+	h := &countingHost{Host: host.NewLocal("h")}
+	g := &countingHost{Host: host.NewLocal("g")}
+	inv := NewInventory(func(_ context.Context, s host.Spec, _ *Inventory) (host.Host, error) {
+		if s.Name == "g" {
+			return g, nil
+		}
+		return h, nil
+	}, host.Spec{Name: "h", Local: true}, host.Spec{Name: "g", Local: true})
+	var fromBatch atomic.Int64
+	plan := NewPlan()
+	never := func() error { t.Error("applied on a no-op run"); return nil }
+	plan.Add(newPreStep("g1", "g", "exit 0\n", nil, &fromBatch, never))
+	plan.Add(newPreStep("h1", "h", "exit 0\n", nil, &fromBatch, never))
+	plan.Add(newPreStep("h2", "h", "true\n", []string{"h1"}, &fromBatch, never))
+	// h3 comes after g1 through h2b: its check must not run ahead.
+	plan.Add(newPreStep("h2b", "h", ":\n", []string{"g1"}, &fromBatch, never))
+	plan.Add(newPreStep("h3", "h", "[ 1 = 1 ]\n", []string{"h2b"}, &fromBatch, never))
+	if _, err := (&Runner{Plan: plan, Hosts: inv, Parallel: 1}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// h's batch holds h1 and h2; h2b and h3 check live (2 commands);
+	// g has one check alone, which gains nothing from a batch (1 command).
+	if got := h.runs.Load(); got != 3 {
+		t.Errorf("%d commands on h, want 3 (one batch of h1 and h2, then h2b and h3 live)", got)
+	}
+	if fromBatch.Load() != 2 {
+		t.Errorf("%d checks from a batch, want 2", fromBatch.Load())
+	}
+}
