@@ -421,7 +421,11 @@ func loadApp(fsys fs.FS, dir string) (*App, error) {
 		}
 	}
 	for _, s := range a.Rotate {
-		if !contains(a.Secrets, s) {
+		// db-password may be named without being in secrets: an app with a
+		// database gets it in a rendered file then, and rotate says the
+		// app reads that file at every start (the database step then sets
+		// a changed password on its user; otherwise it refuses the change).
+		if !contains(a.Secrets, s) && (s != "db-password" || a.Database == nil) {
 			bad("rotate", "%q is not in secrets", s)
 		}
 	}

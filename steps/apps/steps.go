@@ -198,6 +198,14 @@ func (c *Catalog) databaseStep(a *App, manager string, afterSecrets bool) engine
 				return false, err
 			}
 			have, err := env.Host.ReadFile(ctx, marker)
+			if err == nil && string(have) != want && !contains(a.Rotate, "db-password") {
+				// The app keeps the password it was installed with in its
+				// own data (HumHub writes it once into its config): a new
+				// one on the database user would lock it out.
+				return false, engine.WithHint(fmt.Errorf("the database password of %s (%s in the secrets file) changed, but %s keeps the one it was installed with in its own data: nothing was changed",
+					a.Title, SecretName(a.Name, "db-password"), a.Title),
+					"put the previous value back in the secrets file (a backup of it has it), or change the password in %s's own settings and the database first, then in the secrets file (docs/user-guide.md, Changing a secret)", a.Title)
+			}
 			return err == nil && string(have) == want, nil
 		},
 		ApplyFunc: func(ctx context.Context, env *engine.Env) error {
