@@ -56,7 +56,9 @@ func TestDatabaseStepOnARealPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	old := databaseMarkers
 	databaseMarkers = t.TempDir()
+	t.Cleanup(func() { databaseMarkers = old })
 	local := host.NewLocal("manager")
 	env := &engine.Env{Host: local, Secrets: store, Out: func(l string) { t.Log(l) }}
 	// Room for the container to start on a loaded machine.
