@@ -220,7 +220,7 @@ func nvmStep(id, hostName string, needs []string, admin, version string, o Optio
 		}
 		return d, nil, nil
 	}
-	step := scriptStep(id, "Install nvm and Node.js "+version+" for "+admin+" on "+hostName, hostName, needs, "node-nvm.sh", data).(*engine.Func)
+	step := scriptStep(id, "Install nvm and Node.js "+version+" for "+admin+" on "+hostName, hostName, needs, "node-nvm.sh", data).(*script.Scripted)
 	apply := step.ApplyFunc
 	step.ApplyFunc = func(ctx context.Context, env *engine.Env) error {
 		if o.NVMTarball != "" {
