@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,19 +40,11 @@ type Prechecker interface {
 	Precheck(ctx context.Context, env *Env) (*Precheck, error)
 }
 
-// key names a precheck by everything that decides its result.
+// key names a precheck by everything that decides its result: its
+// environment (as host.EnvPrefix writes it, names sorted) and its script.
 func (p *Precheck) key() string {
-	h := sha256.New()
-	names := make([]string, 0, len(p.Env))
-	for k := range p.Env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		fmt.Fprintf(h, "%s=%s\x00", k, p.Env[k])
-	}
-	h.Write([]byte(p.Script))
-	return hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256([]byte(host.EnvPrefix(p.Env) + p.Script))
+	return hex.EncodeToString(sum[:])
 }
 
 // prechecks holds, per host, the results of the batch run ahead. A result
@@ -176,27 +167,10 @@ func BatchScript(list []*Precheck) (script, mark string) {
 			delim += "_"
 		}
 		fmt.Fprintf(&sb, "cat > \"$d/%d.sh\" <<'%s'\n%s\n%s\n", i, delim, p.Script, delim)
-		fmt.Fprintf(&sb, "%s /bin/sh \"$d/%d.sh\" </dev/null >\"$d/%d.out\" 2>/dev/null; c=$?\n", envWords(p.Env), i, i)
+		fmt.Fprintf(&sb, "(%s/bin/sh \"$d/%d.sh\") </dev/null >\"$d/%d.out\" 2>/dev/null; c=$?\n", host.EnvPrefix(p.Env), i, i)
 		fmt.Fprintf(&sb, "printf '%%s %d %%s\\n' %s \"$c\"; base64 -w0 \"$d/%d.out\"; echo\n", i, host.Quote(mark), i)
 	}
 	return sb.String(), mark
-}
-
-func envWords(env map[string]string) string {
-	if len(env) == 0 {
-		return ""
-	}
-	names := make([]string, 0, len(env))
-	for k := range env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var sb strings.Builder
-	sb.WriteString("env")
-	for _, k := range names {
-		sb.WriteString(" " + host.Quote(k+"="+env[k]))
-	}
-	return sb.String()
 }
 
 // ParseBatch reads BatchScript's output back into one result per
