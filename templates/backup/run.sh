@@ -57,8 +57,9 @@ result() { # ok snapshot added error
 mail_failure() {
 	to={{q .MailTo}}
 	from={{q .MailFrom}}
+	relay_service={{q .Relay}}
 	[ -n "$to" ] || return 0
-	relay=$(docker ps -q -f "label=com.docker.swarm.service.name={{.Relay}}" 2>/dev/null | head -n1)
+	relay=$(docker ps -q -f "label=com.docker.swarm.service.name=$relay_service" 2>/dev/null | head -n1)
 	if [ -z "$relay" ]; then
 		echo "no mail relay runs on $node: the failure is not mailed (collabstack status shows it)" >&2
 		return 0
