@@ -249,13 +249,20 @@ func TestNginxAndCurlAcceptTheLeaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An address alone, as the registry's certificate names the manager.
+	byAddr, byAddrKey, err := ca.Issue("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cert, key := caKey(t, store)
 	bad, badKey := forge(t, cert, key, []string{"www.example.org"}, nil)
 	os.WriteFile(filepath.Join(dir, "good.pem"), good, 0o644)
 	os.WriteFile(filepath.Join(dir, "good.key"), goodKey, 0o600)
+	os.WriteFile(filepath.Join(dir, "addr.pem"), byAddr, 0o644)
+	os.WriteFile(filepath.Join(dir, "addr.key"), byAddrKey, 0o600)
 	os.WriteFile(filepath.Join(dir, "bad.pem"), bad, 0o644)
 	os.WriteFile(filepath.Join(dir, "bad.key"), badKey, 0o600)
-	goodPort, badPort := freePort(t), freePort(t)
+	goodPort, badPort, addrPort := freePort(t), freePort(t), freePort(t)
 	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
 error_log stderr;
 daemon off;
@@ -266,8 +273,9 @@ http {
   client_body_temp_path %[1]s; proxy_temp_path %[1]s; fastcgi_temp_path %[1]s; uwsgi_temp_path %[1]s; scgi_temp_path %[1]s;
   server { listen 127.0.0.1:%[2]d ssl; ssl_certificate %[1]s/good.pem; ssl_certificate_key %[1]s/good.key; location / { return 200 "good\n"; } }
   server { listen 127.0.0.1:%[3]d ssl; ssl_certificate %[1]s/bad.pem; ssl_certificate_key %[1]s/bad.key; location / { return 200 "bad\n"; } }
+  server { listen 127.0.0.1:%[4]d ssl; ssl_certificate %[1]s/addr.pem; ssl_certificate_key %[1]s/addr.key; location / { return 200 "addr\n"; } }
 }
-`, dir, goodPort, badPort)
+`, dir, goodPort, badPort, addrPort)
 	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	ng := exec.CommandContext(ctx, "nginx", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"))
@@ -295,6 +303,9 @@ http {
 	}
 	if out, err := curl(fmt.Sprintf("https://127.0.0.1:%d/", goodPort)); err != nil || out != "good\n" {
 		t.Errorf("curl by address: %v %s", err, out)
+	}
+	if out, err := curl(fmt.Sprintf("https://127.0.0.1:%d/", addrPort)); err != nil || out != "addr\n" {
+		t.Errorf("curl to a leaf for an address alone: %v %s", err, out)
 	}
 	out, err = curl("--resolve", fmt.Sprintf("www.example.org:%d:127.0.0.1", badPort), fmt.Sprintf("https://www.example.org:%d/", badPort))
 	var ee *exec.ExitError

@@ -256,7 +256,6 @@ func (a *Authority) Issue(names ...string) (certPEM, keyPEM []byte, err error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: names[0]},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     end,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -268,6 +267,15 @@ func (a *Authority) Issue(names ...string) (certPEM, keyPEM []byte, err error) {
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
+	}
+	// The common name is the first DNS name, never an address: OpenSSL
+	// checks a leaf's common name against the CA's DNS name constraints
+	// when the leaf has no DNS name, and an address such as 192.168.1.2
+	// looks like a host name to it, so curl and docker refused a
+	// registry certificate issued for the manager's address alone. With
+	// no DNS name the subject stays empty (Go marks the SANs critical).
+	if len(tmpl.DNSNames) > 0 {
+		tmpl.Subject = pkix.Name{CommonName: tmpl.DNSNames[0]}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
 	if err != nil {
@@ -291,6 +299,9 @@ func (a *Authority) Valid(certPEM []byte, names ...string) bool {
 	c, err := x509.ParseCertificate(b.Bytes)
 	if err != nil || c.CheckSignatureFrom(a.cert) != nil {
 		return false
+	}
+	if net.ParseIP(c.Subject.CommonName) != nil && a.Constrained() {
+		return false // OpenSSL refuses it (see Issue): issue it again
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(a.cert)

@@ -15,7 +15,20 @@
 base={{q .Base}}
 ldapi=ldapi:///
 
-lq() { ldapsearch -LLL -Q -Y EXTERNAL -H "$ldapi" -o ldif-wrap=no "$@"; }
+# lq searches; when slapd cannot be reached (exit 255, "Can't contact LDAP
+# server") it tries again for up to a minute: osixia's first start runs a
+# temporary slapd for its bootstrap and then restarts it, so a slapd that
+# answered a moment ago may be gone for a few seconds.
+lq() {
+	n=0
+	while :; do
+		rc=0
+		ldapsearch -LLL -Q -Y EXTERNAL -H "$ldapi" -o ldif-wrap=no "$@" || rc=$?
+		[ "$rc" -eq 255 ] && [ "$n" -lt 60 ] || return "$rc"
+		n=$((n + 1))
+		sleep 1
+	done
+}
 exists() { lq -s base -b "$1" dn >/dev/null 2>&1; }
 ldif_add() { ldapadd -Q -Y EXTERNAL -H "$ldapi" >/dev/null; }
 ldif_modify() { ldapmodify -Q -Y EXTERNAL -H "$ldapi" >/dev/null; }
@@ -24,13 +37,8 @@ die() {
 	exit 1
 }
 
-# A container that has just started needs a moment.
-i=0
-until lq -s base -b "" dn >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ "$i" -lt 60 ] || die "slapd does not answer on $ldapi in this container"
-	sleep 1
-done
+# A container that has just started needs a moment (lq waits).
+lq -s base -b "" dn >/dev/null 2>&1 || die "slapd does not answer on $ldapi in this container"
 
 db=$(lq -b cn=config "(olcSuffix=$base)" dn | sed -n 's/^dn: //p' | head -n 1)
 [ -n "$db" ] || die "slapd has no database for $base (LDAP_BASE_DN of the stack)"
