@@ -96,7 +96,17 @@ the pending upgrades.`,
 			comps := lifecycle.Components(changes)
 			_, runErr := sess.Run(ctx, install.RunOptions{Only: comps, Emit: tui.PlainPrinter(a.stdout), Command: "upgrade " + strings.Join(comps, ",")})
 			if runErr == nil {
-				fmt.Fprintf(a.stdout, "Upgraded %s: the services converged and the probes pass.\n", strings.Join(comps, ", "))
+				// Proven, not assumed: every service now runs its pinned image.
+				left, err := pendingUpgrades(ctx, mgr, pinned, owner)
+				switch {
+				case err != nil:
+					runErr = fmt.Errorf("read the images the services run after the upgrade: %w", err)
+				case len(left) > 0:
+					runErr = fmt.Errorf("after the deploy, %s", left[0])
+				}
+			}
+			if runErr == nil {
+				fmt.Fprintf(a.stdout, "Upgraded %s: the services run the pinned images, converged, and the probes pass.\n", strings.Join(comps, ", "))
 				a.writeRunbookQuietly(ctx, sess)
 				return nil
 			}

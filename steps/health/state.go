@@ -17,7 +17,7 @@ import (
 
 // Formats docker is asked for (tab-separated, parsed by Parse).
 const (
-	ServiceFormat = "S\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}"
+	ServiceFormat = "S\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}"
 	TaskFormat    = "T\t{{.ID}}\t{{.Name}}\t{{.Node}}\t{{.DesiredState}}\t{{.CurrentState}}\t{{.Error}}"
 )
 
@@ -41,6 +41,9 @@ type Service struct {
 	Desired int
 	// Known is false when `docker stack services` did not list it.
 	Known bool
+	// Image is the image of the service's specification, without the
+	// digest docker may have pinned it to.
+	Image string
 	Tasks []Task
 }
 
@@ -77,6 +80,9 @@ func Parse(stack, out string, probes []Probe) (State, error) {
 			s := service(f[1])
 			s.Known, s.Mode = true, f[2]
 			s.Running, s.Desired = parseReplicas(f[3])
+			if len(f) > 4 {
+				s.Image, _, _ = strings.Cut(strings.TrimSpace(f[4]), "@")
+			}
 		case "T":
 			if len(f) < 7 {
 				return st, fmt.Errorf("docker stack ps said %q", line)
@@ -300,4 +306,20 @@ func (st State) FailedProbe() (Result, bool) {
 		}
 	}
 	return Result{}, false
+}
+
+// SameImage reports whether two image references name the same image as
+// docker resolves them: a missing tag is "latest", Docker Hub's
+// "docker.io/" and "library/" prefixes are implied, a digest is ignored.
+func SameImage(a, b string) bool { return normalImage(a) == normalImage(b) }
+
+func normalImage(ref string) string {
+	ref, _, _ = strings.Cut(strings.TrimSpace(ref), "@")
+	ref = strings.TrimPrefix(ref, "docker.io/")
+	ref = strings.TrimPrefix(ref, "library/")
+	last := ref[strings.LastIndex(ref, "/")+1:]
+	if !strings.Contains(last, ":") {
+		ref += ":latest"
+	}
+	return ref
 }

@@ -38,6 +38,11 @@ type Spec struct {
 	Timeout, Settle, Interval time.Duration
 	// Component names the component for hints (`collabstack logs X`).
 	Component string
+	// Images, when set, are the images the stack file gives its services
+	// (full name to image): Ready is false while a service's
+	// specification names another one (a `docker service rollback` or a
+	// hand-made `docker service update --image` left it there).
+	Images map[string]string
 }
 
 func (sp Spec) withDefaults() Spec {
@@ -136,11 +141,29 @@ func Ready(ctx context.Context, env *engine.Env, sp Spec) (bool, error) {
 		env.Logf("%s: %s", svc, why)
 		return false, nil
 	}
+	if svc, have, want, ok := st.OtherImage(sp.Images); ok {
+		env.Logf("%s runs %s, its stack file says %s", svc, have, want)
+		return false, nil
+	}
 	if r, bad := st.FailedProbe(); bad {
 		env.Logf("probe %s: %s", r.Probe, r.Detail)
 		return false, nil
 	}
 	return true, nil
+}
+
+// OtherImage finds a service whose specification names another image than
+// want (full service name to image) gives it; services docker did not
+// list, or listed without an image, are left to Converged.
+func (st State) OtherImage(want map[string]string) (svc, have, wantImage string, found bool) {
+	for _, s := range st.Services {
+		w, ok := want[s.Name]
+		if !ok || s.Image == "" || SameImage(s.Image, w) {
+			continue
+		}
+		return s.Name, s.Image, w, true
+	}
+	return "", "", "", false
 }
 
 // Wait waits until every service of sp runs all its desired tasks

@@ -112,3 +112,41 @@ func TestReadyLogsWhyARerunRedeploys(t *testing.T) {
 		t.Errorf("ready %v %v %q", ok, err, *lines)
 	}
 }
+
+// A service that runs another image than its stack file says (what a
+// `docker service rollback` after a failed upgrade leaves, with the new
+// stack file already on the manager) is not ready, so the deploy step runs
+// again instead of calling the upgrade done. The line is what docker 20.10
+// prints for `{{.Image}}`: the familiar name with its tag, no digest.
+func TestReadyRedeploysAServiceOnAnotherImage(t *testing.T) {
+	state := "S\tpad_etherpad\treplicated\t1/1\tetherpad/etherpad:2.2.6\nT\tt1\tpad_etherpad.1\tlab-2\tRunning\tRunning 2 minutes ago\t\n"
+	h := &scripted{states: []string{state}}
+	env, lines, _ := envFor(h)
+	sp := Spec{Stack: "pad", Services: []string{"pad_etherpad"}, Images: map[string]string{"pad_etherpad": "etherpad/etherpad:2.3.0"}}
+	ok, err := Ready(context.Background(), env, sp)
+	if err != nil || ok || len(*lines) != 1 || !strings.Contains((*lines)[0], "pad_etherpad runs etherpad/etherpad:2.2.6, its stack file says etherpad/etherpad:2.3.0") {
+		t.Errorf("ready %v %v %q", ok, err, *lines)
+	}
+	sp.Images["pad_etherpad"] = "docker.io/etherpad/etherpad:2.2.6"
+	if ok, err := Ready(context.Background(), env, sp); err != nil || !ok {
+		t.Errorf("the same image by another spelling: ready %v %v", ok, err)
+	}
+}
+
+func TestSameImage(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"nginx", "nginx:latest", true},
+		{"nginx:1.27", "docker.io/library/nginx:1.27", true},
+		{"nginx:1.27@sha256:abcd", "nginx:1.27", true},
+		{"10.0.0.2:5000/app", "10.0.0.2:5000/app:latest", true},
+		{"10.0.0.2:5000/app:1", "10.0.0.2:5000/app:2", false},
+		{"postgres:16", "postgres:17", false},
+	} {
+		if got := SameImage(c.a, c.b); got != c.same {
+			t.Errorf("SameImage(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/collabstack/collabstack/steps/apps"
+	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/site"
 )
@@ -93,7 +94,7 @@ func Pending(pinned, owner, running map[string]string) []Change {
 	var out []Change
 	for svc, want := range pinned {
 		have, ok := running[svc]
-		if !ok || have == want {
+		if !ok || health.SameImage(have, want) {
 			continue
 		}
 		out = append(out, Change{Component: owner[svc], Service: svc, Running: have, Pinned: want})

@@ -21,3 +21,23 @@ func ServiceNames(compose []byte) []string {
 	sort.Strings(names)
 	return names
 }
+
+// ServiceImages reads the image of every service of a compose file, by
+// service name (services without one are left out).
+func ServiceImages(compose []byte) map[string]string {
+	var doc struct {
+		Services map[string]struct {
+			Image string `yaml:"image"`
+		} `yaml:"services"`
+	}
+	if yaml.Unmarshal(compose, &doc) != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for n, s := range doc.Services {
+		if s.Image != "" {
+			m[n] = s.Image
+		}
+	}
+	return m
+}

@@ -71,9 +71,12 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 		f(&o)
 	}
 	spec := func(ctx context.Context, env *engine.Env, st Stack) (health.Spec, error) {
-		sp := health.Spec{Stack: st.Name, Timeout: o.timeout, Settle: o.settle, Component: component}
+		sp := health.Spec{Stack: st.Name, Timeout: o.timeout, Settle: o.settle, Component: component, Images: map[string]string{}}
 		for _, s := range ServiceNames(st.Files["stack.yaml"]) {
 			sp.Services = append(sp.Services, st.Name+"_"+s)
+		}
+		for s, img := range ServiceImages(st.Files["stack.yaml"]) {
+			sp.Images[st.Name+"_"+s] = img
 		}
 		if o.probes != nil {
 			p, err := o.probes(ctx, env)
