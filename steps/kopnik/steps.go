@@ -167,7 +167,21 @@ func Steps(s *site.Site, hosts []site.Host, deployAfter ...string) ([]engine.Ste
 				if errors.Is(err, fs.ErrNotExist) {
 					return false, nil
 				}
-				return err == nil && pki.Covers(cert, s.Domain), err
+				if err != nil {
+					return false, err
+				}
+				if s.TLS.ACMEDirectory() != "" {
+					// Let's Encrypt's steps own the certificate once nginx
+					// answers HTTP-01: any certificate for the domain.
+					return pki.Covers(cert, s.Domain), nil
+				}
+				// Signed by the site's CA as it is now (a rotated CA
+				// re-issues it) and not due for renewal.
+				ca, err := pki.Load(env.Secrets, s.Name, pki.ScopeOf(s))
+				if err != nil {
+					return false, err
+				}
+				return ca.Valid(cert, s.Domain, "www."+s.Domain), nil
 			},
 			func(ctx context.Context, env *engine.Env) error {
 				// With Let's Encrypt this is the placeholder nginx starts
