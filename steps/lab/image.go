@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/collabstack/collabstack/steps/engine"
@@ -131,10 +135,22 @@ func ensureImage(ctx context.Context, d *docker, r recipe, image string, logf fu
 	if err != nil || ok {
 		return err
 	}
+	// One build at a time on this machine: two labs (two test packages,
+	// or two sites) starting together wait for the first build instead of
+	// baking the same image twice, and the clean-up below cannot remove
+	// another build's container while it is only created (which killed
+	// that build with 137).
+	unlock, err := lockFile(ctx, filepath.Join(os.TempDir(), "collabstack-lab-image.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if ok, err = d.exists(ctx, "image", r.dockerTag); err != nil || ok {
+		return err
+	}
 	start := time.Now()
 	logf("building %s: %s with docker.io", r.dockerTag, r.baseTag)
-	// A unique name: two test packages may build at once. Stopped
-	// leftovers of interrupted builds go; running builds stay.
+	// Leftovers of interrupted builds go (no other build runs now).
 	for _, status := range []string{"exited", "created"} {
 		if old, _ := d.run(ctx, "ps", "-aq", "--filter", "name="+bakePrefix, "--filter", "status="+status); old != "" {
 			d.run(ctx, append([]string{"rm", "-f"}, strings.Fields(old)...)...)
@@ -167,4 +183,29 @@ func BaseImage(ctx context.Context, opts Options) (string, error) {
 		return "", err
 	}
 	return r.baseTag, ensureImage(ctx, d, r, ImageBase, opts.logf)
+}
+
+// lockFile takes an exclusive lock on path (made when missing), waiting
+// for it as long as ctx allows; the returned function releases it.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
