@@ -53,7 +53,7 @@ db)
 		postgres)
 			i=0
 			# shellcheck disable=SC2016 # expanded inside the container
-			until docker exec "$c" sh -c 'pg_isready -q -U "${POSTGRES_USER:-postgres}"'; do
+			until docker exec "$c" sh -c 'pg_isready -q -h 127.0.0.1 -U "${POSTGRES_USER:-postgres}"'; do
 				i=$((i + 1))
 				[ $i -lt 60 ] || { echo "$svc does not accept connections" >&2; exit 1; }
 				sleep 2

@@ -13,7 +13,7 @@ db=""
 i=0
 while :; do
 	db=$(ctr kopnik_db)
-	if [ -n "$db" ] && docker exec "$db" pg_isready -q -U kopnik -d kopnik; then
+	if [ -n "$db" ] && docker exec "$db" pg_isready -q -h 127.0.0.1 -U kopnik -d kopnik; then
 		break
 	fi
 	if [ "${MODE:-apply}" = check ]; then
