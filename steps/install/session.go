@@ -231,17 +231,24 @@ func (s *Session) UnconstrainedCA() string {
 // names (pki.ScopeOf) and writes it to the state directory; the next
 // apply re-issues every certificate it signs.
 func (s *Session) RotateCA() (string, error) {
+	if err := s.ensureStateDir(); err != nil {
+		return "", err
+	}
 	if _, err := pki.Rotate(s.Secrets, s.Site.Name, pki.ScopeOf(s.Site)); err != nil {
 		return "", err
 	}
-	s.writeCA()
-	return filepath.Join(s.Site.StateDir, CAFile), nil
+	path := filepath.Join(s.Site.StateDir, CAFile)
+	if err := s.writeCA(); err != nil {
+		return "", fmt.Errorf("the new CA is in the secrets file, but writing %s failed: %w", path, err)
+	}
+	return path, nil
 }
 
-func (s *Session) writeCA() {
+func (s *Session) writeCA() error {
 	if ca, ok := s.Secrets.Get(pki.CACertSecret); ok {
-		os.WriteFile(filepath.Join(s.Site.StateDir, CAFile), []byte(ca), 0o644)
+		return os.WriteFile(filepath.Join(s.Site.StateDir, CAFile), []byte(ca), 0o644)
 	}
+	return nil
 }
 
 func lockHolder() string {
