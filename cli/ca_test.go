@@ -14,10 +14,10 @@ import (
 	"github.com/collabstack/collabstack/steps/secrets"
 )
 
-// `ca rotate` on a site that has never been applied (its state folder holds
-// only the secrets file) makes a CA constrained to the site's domain, and writes it where it
-// says; a second rotation keeps the first CA as the previous one and
-// hands out another key.
+// `ca rotate` on a site that has never been applied (its state folder
+// holds only the secrets file) makes a CA constrained to the site's
+// domain and writes it where it says; a second rotation keeps the first
+// CA as the previous one and hands out another key.
 func TestCARotateMakesAConstrainedCAAndKeepsThePrevious(t *testing.T) {
 	withKey(t)
 	dir := t.TempDir()
