@@ -132,16 +132,23 @@ func (s *Store) saveLocked() error {
 	return nil
 }
 
-// Random returns n URL-safe random characters from crypto/rand.
+// Random returns n URL-safe random characters from crypto/rand, never
+// starting with "-": a value that does would be read as options by the
+// tools it is handed to (radtest's radclient refused a RADIUS secret so,
+// and a person pasting a password into a command hits the same).
 func Random(n int) (string, error) {
 	if n <= 0 {
 		n = 24
 	}
 	buf := make([]byte, n)
-	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("generate a secret: %w", err)
+	for {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("generate a secret: %w", err)
+		}
+		if s := base64.RawURLEncoding.EncodeToString(buf)[:n]; s[0] != '-' {
+			return s, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(buf)[:n], nil
 }
 
 // Redactor replaces known secrets in text with "[redacted]".

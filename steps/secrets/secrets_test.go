@@ -56,3 +56,17 @@ func TestRedactor(t *testing.T) {
 		t.Errorf("error redaction: %v", err)
 	}
 }
+
+// A generated value never starts with "-" (tools would take it for an
+// option); 64 draws of one character each would hit it otherwise.
+func TestRandomNeverStartsWithADash(t *testing.T) {
+	for i := 0; i < 4096; i++ {
+		s, err := Random(1 + i%8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s[0] == '-' {
+			t.Fatalf("Random gave %q", s)
+		}
+	}
+}
