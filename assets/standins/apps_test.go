@@ -30,13 +30,14 @@ func TestAppStandInsCoverTheCatalog(t *testing.T) {
 		"etherpad/etherpad:latest":                       "etherpad",
 		"freeradius/freeradius-server:latest-3.2-alpine": "freeradius",
 		"audreyt/ethercalc":                              "ethercalc",
+		"superseriousbusiness/gotosocial:0.17.3":         "gotosocial",
 	}
 	for ref, name := range want {
 		if got, ok := ForImage(ref); !ok || got != name {
 			t.Errorf("ForImage(%s) = %q, %v; want %s", ref, got, ok, name)
 		}
 	}
-	for _, name := range []string{"mariadb", "redis", "adminer", "openldap", "freeradius", "etherpad", "ethercalc"} {
+	for _, name := range []string{"mariadb", "redis", "adminer", "openldap", "freeradius", "etherpad", "ethercalc", "gotosocial", "oidc-provider"} {
 		data, err := files.ReadFile(name + "/Dockerfile")
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -51,8 +52,13 @@ func TestAppStandInsCoverTheCatalog(t *testing.T) {
 			t.Errorf("%s/Dockerfile: apt-get install without --no-install-recommends", name)
 		}
 	}
-	if !usesLocalCAs("etherpad") || !usesLocalCAs("ethercalc") || usesLocalCAs("mariadb") {
-		t.Error("only the npm stand-ins take the build host's CA certificates")
+	if !usesLocalCAs("etherpad") || !usesLocalCAs("ethercalc") || !usesLocalCAs("oidc-provider") || !usesLocalCAs("gotosocial") || usesLocalCAs("mariadb") {
+		t.Error("only the stand-ins that fetch over HTTPS (npm, the Go module proxy) take the build host's CA certificates")
+	}
+	// The test OpenID provider stands in for no image of the catalog (not
+	// Keycloak's: a lab deploy of Keycloak must not get it).
+	if got, ok := ForImage("quay.io/keycloak/keycloak:26.0.7"); ok {
+		t.Errorf("Keycloak's image maps to the stand-in %s", got)
 	}
 }
 
