@@ -166,7 +166,7 @@ func checkContract(t *testing.T, c *Catalog, app string, base RenderInput) {
 	file := "templates/apps/" + app + "/" + ContractFile
 	ct, err := c.Contract(app)
 	if errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s: no %s: write it beside the app's templates, listing every environment key, mounted path, port and config key the stack relies on with the upstream file that reads it (format: /work/brief/contract.md, steps/apps/contract.go)", app, file)
+		t.Errorf("%s: no %s: write it beside the app's templates, listing every environment key, mounted path, port and config key the stack relies on with the upstream file that reads it (format: steps/apps/contract.go)", app, file)
 		return
 	}
 	if err != nil {

@@ -70,6 +70,10 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the GoToSocial and OpenID provider stand-ins (minutes): not in -short")
 	}
+	if os.Getenv("CI") == "true" && os.Getenv("COLLABSTACK_RUN_GOTOSOCIAL") == "" {
+		// On .ci/skips.txt: reviewed, with this reason.
+		t.Skip("builds GoToSocial from its Go module first (about 25 minutes of both cores on a loaded machine), more than CI's time budget holds next to the lab tests; run by hand: go test -run TestOIDCLoginEndToEnd ./steps/identity (or set COLLABSTACK_RUN_GOTOSOCIAL=1)")
+	}
 	testtools.NeedDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
