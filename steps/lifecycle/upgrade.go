@@ -7,12 +7,11 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/health"
 	"github.com/collabstack/collabstack/steps/host"
 	"github.com/collabstack/collabstack/steps/site"
+	"github.com/collabstack/collabstack/steps/swarm"
 )
 
 // Change is one service whose running image is not the one this
@@ -48,16 +47,12 @@ func PinnedImages(c *apps.Catalog, s *site.Site, names []string) (map[string]str
 		if err != nil {
 			return nil, nil, err
 		}
-		var doc struct {
-			Services map[string]struct {
-				Image string `yaml:"image"`
-			} `yaml:"services"`
-		}
-		if err := yaml.Unmarshal(st.Files["stack.yaml"], &doc); err != nil {
+		svcImages, err := swarm.ServiceImages(st.Files["stack.yaml"])
+		if err != nil {
 			return nil, nil, fmt.Errorf("%s's stack: %w", n, err)
 		}
-		for svc, v := range doc.Services {
-			images[apps.ServiceName(n, svc)] = v.Image
+		for svc, img := range svcImages {
+			images[apps.ServiceName(n, svc)] = img
 			owner[apps.ServiceName(n, svc)] = n
 		}
 	}

@@ -8,36 +8,32 @@ import (
 
 // ServiceNames lists the services a compose file defines, sorted.
 func ServiceNames(compose []byte) []string {
-	var doc struct {
-		Services map[string]yaml.Node `yaml:"services"`
-	}
-	if yaml.Unmarshal(compose, &doc) != nil {
+	images, err := ServiceImages(compose)
+	if err != nil {
 		return nil
 	}
-	names := make([]string, 0, len(doc.Services))
-	for n := range doc.Services {
+	names := make([]string, 0, len(images))
+	for n := range images {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	return names
 }
 
-// ServiceImages reads the image of every service of a compose file, by
-// service name (services without one are left out).
-func ServiceImages(compose []byte) map[string]string {
+// ServiceImages reads the services of a compose file: each service's
+// image by its name ("" for a service that names none).
+func ServiceImages(compose []byte) (map[string]string, error) {
 	var doc struct {
 		Services map[string]struct {
 			Image string `yaml:"image"`
 		} `yaml:"services"`
 	}
-	if yaml.Unmarshal(compose, &doc) != nil {
-		return nil
+	if err := yaml.Unmarshal(compose, &doc); err != nil {
+		return nil, err
 	}
-	m := map[string]string{}
+	m := make(map[string]string, len(doc.Services))
 	for n, s := range doc.Services {
-		if s.Image != "" {
-			m[n] = s.Image
-		}
+		m[n] = s.Image
 	}
-	return m
+	return m, nil
 }

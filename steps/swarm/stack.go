@@ -72,12 +72,14 @@ func DeployStep(id, title, manager, component string, needs []string, render fun
 	}
 	spec := func(ctx context.Context, env *engine.Env, st Stack) (health.Spec, error) {
 		sp := health.Spec{Stack: st.Name, Timeout: o.timeout, Settle: o.settle, Component: component, Images: map[string]string{}}
-		for _, s := range ServiceNames(st.Files["stack.yaml"]) {
+		images, _ := ServiceImages(st.Files["stack.yaml"]) // bad YAML: no services, as before
+		for s, img := range images {
 			sp.Services = append(sp.Services, st.Name+"_"+s)
+			if img != "" {
+				sp.Images[st.Name+"_"+s] = img
+			}
 		}
-		for s, img := range ServiceImages(st.Files["stack.yaml"]) {
-			sp.Images[st.Name+"_"+s] = img
-		}
+		sort.Strings(sp.Services)
 		if o.probes != nil {
 			p, err := o.probes(ctx, env)
 			if err != nil {
