@@ -2,18 +2,13 @@ package identity
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
+	"html"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -26,14 +21,16 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/collabstack/collabstack/assets/standins"
 	"github.com/collabstack/collabstack/internal/testtools"
 	"github.com/collabstack/collabstack/steps/apps"
 	"github.com/collabstack/collabstack/steps/host"
+	"github.com/collabstack/collabstack/steps/pki"
 	"github.com/collabstack/collabstack/steps/script"
 	"github.com/collabstack/collabstack/steps/secrets"
 	"github.com/collabstack/collabstack/steps/site"
-	"go.yaml.in/yaml/v3"
 )
 
 // TestOIDCLoginEndToEnd logs a person in to GoToSocial through single
@@ -134,11 +131,22 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 		t.Fatalf("the rendered config.yaml (%v) lacks the realm's issuer %s or the client %s and its secret:\n%s", err, issuer, client.ClientID, config)
 	}
 
-	// TLS for both names, from a CA of the test's.
-	ca := newTestCA(t)
+	// TLS for both names, from the site's own CA as a self-signed site
+	// has it (constrained to the site's domain).
+	ca, err := pki.Load(store, s.Name, pki.ScopeOf(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := func(name string) (certPEM, keyPEM []byte) {
+		c, k, err := ca.Issue(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, k
+	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
-	ssoCert, ssoKey := ca.leaf(t, ssoHost)
+	ssoCert, ssoKey := leaf(ssoHost)
 	oidcConfig, _ := json.Marshal(map[string]any{
 		"issuer": issuer, "port": 443, "title": want.DisplayName,
 		"tls":     map[string]string{"cert": "/run/secrets/tls.crt", "key": "/run/secrets/tls.key"},
@@ -148,7 +156,7 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 	})
 	ldapAdmin, _ := store.Password(apps.SecretName(App, "admin-password"), apps.SecretLength)
 	ldapConfig, _ := store.Password(apps.SecretName(App, "config-password"), apps.SecretLength)
-	for name, data := range map[string][]byte{"ca.crt": ca.pem, "tls.crt": ssoCert, "tls.key": ssoKey, "client": []byte(client.Secret),
+	for name, data := range map[string][]byte{"ca.crt": ca.CertPEM(), "tls.crt": ssoCert, "tls.key": ssoKey, "client": []byte(client.Secret),
 		"ldap": []byte(want.LDAP.BindPassword), "oidc.json": oidcConfig, "config.yaml": config} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -256,7 +264,7 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 	// provider's to its container. Nothing else is reached.
 	var edgeAddr string
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca.pem)
+	pool.AppendCertsFromPEM(ca.CertPEM())
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	transport := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool},
@@ -295,7 +303,7 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 
 	// The edge: TLS for the app's name, then HTTP to the app, as the
 	// site's nginx (snippets/collabstack-proxy.inc) forwards it.
-	gtsCert, gtsKey := ca.leaf(t, gtsHost)
+	gtsCert, gtsKey := leaf(gtsHost)
 	pair, err := tls.X509KeyPair(gtsCert, gtsKey)
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +379,7 @@ func TestOIDCLoginEndToEnd(t *testing.T) {
 		if !sawAuth {
 			t.Fatalf("GoToSocial did not send the browser to the realm's authorization endpoint with client %s and its callback: %v", client.ClientID, trail)
 		}
-		action, _ := p.url.Parse(htmlUnescape(form[1]))
+		action, _ := p.url.Parse(html.UnescapeString(form[1]))
 		q, more := follow(t, b, "POST", action.String(), url.Values{"username": {user}, "password": {pass}})
 		return q, append(trail, more...)
 	}
@@ -558,60 +566,4 @@ func waitUntil(t *testing.T, ctx context.Context, what string, check func() erro
 		case <-time.After(2 * time.Second):
 		}
 	}
-}
-
-var htmlEntity = regexp.MustCompile(`&#(\d+);|&amp;`)
-
-func htmlUnescape(s string) string {
-	return htmlEntity.ReplaceAllStringFunc(s, func(m string) string {
-		if m == "&amp;" {
-			return "&"
-		}
-		var n int
-		fmt.Sscanf(m, "&#%d;", &n)
-		return string(rune(n))
-	})
-}
-
-// testCA issues the test's TLS certificates.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T) *testCA {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "collabstack OIDC test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (ca *testCA) leaf(t *testing.T, name string) (certPEM, keyPEM []byte) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
 }
